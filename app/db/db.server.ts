@@ -1,0 +1,116 @@
+import fs from 'node:fs'
+import path from 'node:path'
+import { PGlite, types as pgliteTypes } from '@electric-sql/pglite'
+import postgres from 'postgres'
+
+export type Row = Record<string, any>
+export interface QueryResult<T> {
+  rows: T[]
+  rowCount: number
+}
+
+/** Anything that runs parameterised SQL: the database itself or an open transaction. */
+export interface Sql {
+  query<T extends Row = Row>(text: string, params?: unknown[]): Promise<QueryResult<T>>
+  /** A script of several statements, no parameters (migrations, DDL). */
+  exec(script: string): Promise<void>
+}
+
+export interface Db extends Sql {
+  readonly engine: 'pglite' | 'postgres'
+  transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T>
+  close(): Promise<void>
+  /** The driver itself, for what the interface does not cover (COPY, pg-boss). */
+  readonly raw: PGlite | postgres.Sql
+}
+
+// int8 and numeric become numbers on both engines (postgres.js would give strings, PGlite bigint).
+const INT8 = 20
+const NUMERIC = 1700
+
+export async function openPglite(dataDir: string | undefined, opts: { loadDataDir?: Blob | File } = {}): Promise<Db> {
+  if (dataDir && !dataDir.startsWith('memory://')) fs.mkdirSync(path.dirname(path.resolve(dataDir)), { recursive: true })
+  const pg = await PGlite.create(dataDir ?? 'memory://', {
+    parsers: { [INT8]: (v: string) => Number(v), [NUMERIC]: (v: string) => Number(v) },
+    loadDataDir: opts.loadDataDir,
+  })
+  const wrap = (q: Pick<PGlite, 'query' | 'exec'>): Sql => ({
+    async query<T extends Row>(text: string, params?: unknown[]) {
+      const r = await q.query<T>(text, params as any[])
+      return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length }
+    },
+    async exec(script: string) {
+      await q.exec(script)
+    },
+  })
+  const base = wrap(pg)
+  return {
+    engine: 'pglite',
+    raw: pg,
+    query: base.query,
+    exec: base.exec,
+    transaction: (fn) => pg.transaction((tx) => fn(wrap(tx))),
+    close: () => pg.close(),
+  }
+}
+
+export function openPostgres(url: string, opts: { max?: number } = {}): Db {
+  const sql = postgres(url, {
+    prepare: false, // safe behind Supabase's transaction pooler
+    max: opts.max ?? 10,
+    onnotice: () => {},
+    types: {
+      int8: { to: INT8, from: [INT8], serialize: (v: unknown) => String(v), parse: (v: string) => Number(v) },
+      numeric: { to: NUMERIC, from: [NUMERIC], serialize: (v: unknown) => String(v), parse: (v: string) => Number(v) },
+    },
+  })
+  const wrap = (q: postgres.Sql | postgres.TransactionSql): Sql => ({
+    async query<T extends Row>(text: string, params?: unknown[]) {
+      const r = await q.unsafe(text, (params ?? []) as any[])
+      return { rows: r as unknown as T[], rowCount: r.count ?? r.length }
+    },
+    async exec(script: string) {
+      await q.unsafe(script).simple()
+    },
+  })
+  const base = wrap(sql)
+  return {
+    engine: 'postgres',
+    raw: sql,
+    query: base.query,
+    exec: base.exec,
+    transaction: (fn) => sql.begin((tx) => fn(wrap(tx))) as Promise<any>,
+    close: () => sql.end({ timeout: 5 }),
+  }
+}
+
+/** Who a query runs as: the JWT claims Supabase would put in `request.jwt.claims`. */
+export interface Claims {
+  sub: string
+  role: 'authenticated' | 'service_role' | 'anon'
+  email?: string
+  aud?: string
+  app_metadata: { tenant_id?: string; roles?: string[]; scopes?: string[]; api_key_id?: string; [k: string]: unknown }
+  user_metadata?: Record<string, unknown>
+  session_id?: string
+  [k: string]: unknown
+}
+
+/**
+ * Runs fn in a transaction as the caller: role and claims are set locally, so RLS and
+ * auth.uid()/auth.jwt() behave as they do on Supabase.
+ */
+export function asCaller<T>(db: Db, claims: Claims | null, fn: (tx: Sql) => Promise<T>): Promise<T> {
+  return db.transaction(async (tx) => {
+    await setCaller(tx, claims)
+    return fn(tx)
+  })
+}
+
+export async function setCaller(tx: Sql, claims: Claims | null) {
+  const role = claims?.role ?? 'anon'
+  await tx.query(`select set_config('role', $1, true), set_config('request.jwt.claims', $2, true)`, [
+    role,
+    JSON.stringify(claims ?? { role: 'anon' }),
+  ])
+}

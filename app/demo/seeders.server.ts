@@ -1,0 +1,4 @@
+import type { Seeder } from './seed.server.ts'
+
+/** Every feature's demo-data step, run in this order after the demo tenants and users exist. */
+export const SEEDERS: Array<[string, Seeder]> = []

@@ -1,0 +1,47 @@
+import { z } from 'zod'
+
+/** Every environment variable the server reads. Checked once at boot; a bad value stops the process naming it. */
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().positive().default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  DATABASE_URL: z.string().url().optional(),
+  DATABASE_POOL_MAX: z.coerce.number().int().positive().default(10),
+  DATA_DIR: z.string().default('.data'),
+  JWT_SECRET: z.string().min(32).optional(),
+  JWT_ISSUER: z.string().default('hot-dash'),
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().positive().default(3600),
+  REFRESH_TOKEN_TTL_SECONDS: z.coerce.number().int().positive().default(60 * 60 * 24 * 30),
+  SUPABASE_URL: z.string().url().optional(),
+  SUPABASE_ANON_KEY: z.string().optional(),
+  SUPABASE_SERVICE_ROLE_KEY: z.string().optional(),
+  SUPABASE_JWT_SECRET: z.string().optional(),
+  SUPABASE_STORAGE_BUCKET: z.string().default('hot-dash'),
+  REDIS_URL: z.string().url().optional(),
+  RUN_WORKER: z.enum(['true', 'false']).optional(),
+  SEED_DEMO_DATA: z.enum(['true', 'false']).optional(),
+  LOG_REQUESTS: z.enum(['true', 'false']).optional(),
+  SIMULATE_ACTIVITY: z.enum(['true', 'false']).optional(),
+})
+
+export type Env = z.infer<typeof schema>
+
+let cached: Env | undefined
+
+export function getEnv(): Env {
+  if (cached) return cached
+  const parsed = schema.safeParse(process.env)
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`)
+    throw new Error(`Invalid environment variables:\n${lines.join('\n')}`)
+  }
+  cached = parsed.data
+  return cached
+}
+
+/** Tests change process.env between suites; this forgets the parsed copy. */
+export function resetEnvCache() {
+  cached = undefined
+}
+
+export const isProduction = () => getEnv().NODE_ENV === 'production'

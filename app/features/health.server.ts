@@ -1,0 +1,21 @@
+import { getDb } from '#app/db/index.server.ts'
+import { ApiError } from '#app/http/errors.server.ts'
+
+/** The service answers and its database runs a query. */
+export async function checkHealth() {
+  const started = performance.now()
+  try {
+    const db = await getDb()
+    const { rows } = await db.query<{ migrations: number }>(
+      `select count(*)::int as migrations from supabase_migrations.schema_migrations`,
+    )
+    return {
+      status: 'ok',
+      database: { engine: db.engine, ok: true, migrations: rows[0].migrations, latency_ms: Math.round(performance.now() - started) },
+      version: '1',
+      time: new Date().toISOString(),
+    }
+  } catch (e) {
+    throw new ApiError(503, 'DATABASE_ERROR', 'Database is not answering', { reason: (e as Error).message })
+  }
+}

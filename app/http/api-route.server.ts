@@ -1,0 +1,264 @@
+import crypto from 'node:crypto'
+import { z } from 'zod'
+import { asCaller, type Db, type Sql } from '#app/db/db.server.ts'
+import { getDb } from '#app/db/index.server.ts'
+import { authenticateRequest, type Caller } from '#app/features/auth/caller.server.ts'
+import { verifyCsrf } from '#app/features/auth/csrf.server.ts'
+import { ApiError, authRequired, errorBody, forbidden, fromDatabase, fromZod } from './errors.server.ts'
+import { logRequest, logError } from './log.server.ts'
+import { consumeRateLimit, type RateClass } from './rate-limit.server.ts'
+
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
+
+export interface Cache {
+  /** seconds the client may reuse the response */
+  maxAge: number
+  staleWhileRevalidate?: number
+}
+
+export interface HandlerContext<Q, B, P> {
+  request: Request
+  requestId: string
+  /** The caller's database: a transaction running as them (RLS applies). */
+  db: Sql
+  caller: Caller
+  query: Q
+  body: B
+  params: P
+  /** Headers to add to the response (e.g. Content-Disposition). */
+  headers: Headers
+}
+
+type AnySchema = z.ZodType
+
+export interface ApiDefinition<QS extends AnySchema, BS extends AnySchema, PS extends AnySchema, R> {
+  summary: string
+  description?: string
+  tags?: string[]
+  /** 'required' (default) or 'none' for public routes like login and health. */
+  auth?: 'required' | 'none'
+  /** The permission the caller needs; omit for "any authenticated caller". */
+  permission?: string
+  /** Only these kinds of caller: e.g. ['service_role'] or ['admin'] roles handled by the feature. */
+  rateLimit?: RateClass
+  cache?: Cache
+  query?: QS
+  /** JSON body by default; `bodyType: 'form'` parses urlencoded/multipart forms into an object first. */
+  body?: BS
+  bodyType?: 'json' | 'form' | 'raw'
+  params?: PS
+  /** HTTP status of a success; 200 unless said. */
+  status?: number
+  /** Run the handler in one caller transaction (default) or let it open its own (long or streaming work). */
+  transaction?: boolean
+  /** Documented success response schema for OpenAPI (optional). */
+  response?: AnySchema
+  handler: (
+    ctx: HandlerContext<
+      QS extends AnySchema ? z.infer<QS> : undefined,
+      BS extends AnySchema ? z.infer<BS> : undefined,
+      PS extends AnySchema ? z.infer<PS> : undefined
+    >,
+  ) => Promise<R | Response> | R | Response
+}
+
+export type RouteArgs = { request: Request; params: Record<string, string | undefined>; context?: unknown }
+type RouteFn = (args: RouteArgs) => Promise<Response>
+
+/**
+ * Declares one route module's API: `export const { loader, action } = api({ GET: {...}, POST: {...} })`.
+ * Every request goes through the same steps: authenticate → rate-limit → parse input → run → respond.
+ */
+export type ApiDefinitions = Partial<Record<Method, ApiDefinition<any, any, any, any>>>
+export type ApiRouteFn = RouteFn & { definitions: ApiDefinitions }
+
+export function api(defs: ApiDefinitions): { loader: ApiRouteFn; action: ApiRouteFn } {
+  const methods = Object.keys(defs) as Method[]
+  const dispatch: RouteFn = async (args) => {
+    const method = args.request.method.toUpperCase() as Method
+    const def = defs[method] ?? (method === ('HEAD' as Method) ? defs.GET : undefined)
+    if (!def) {
+      const requestId = requestIdOf(args.request)
+      const err = new ApiError(405, 'METHOD_NOT_ALLOWED', `${method} is not allowed here`, { allowed: methods })
+      return json(errorBody(err, requestId), err.status, { Allow: methods.join(', '), 'X-Request-Id': requestId })
+    }
+    return handle(def, args)
+  }
+  // The OpenAPI builder reads the definitions back from the route module's exports.
+  const fn = Object.assign(dispatch, { definitions: defs })
+  return { loader: fn, action: fn }
+}
+
+function requestIdOf(request: Request) {
+  const given = request.headers.get('x-request-id')
+  return given && /^[\w.-]{8,128}$/.test(given) ? given : crypto.randomUUID()
+}
+
+function json(body: unknown, status: number, headers: Record<string, string> | Headers = {}) {
+  const h = new Headers(headers)
+  h.set('Content-Type', 'application/json; charset=utf-8')
+  return new Response(JSON.stringify(body), { status, headers: h })
+}
+
+async function handle(def: ApiDefinition<any, any, any, any>, { request, params }: RouteArgs): Promise<Response> {
+  const started = performance.now()
+  const requestId = requestIdOf(request)
+  const url = new URL(request.url)
+  const headers = new Headers({ 'X-API-Version': '1', 'X-Request-Id': requestId })
+  let caller: Caller | null = null
+  let status = 500
+  let cacheHit = false
+  try {
+    const db = await getDb()
+    caller = await authenticateRequest(request, db)
+    if (def.auth !== 'none') {
+      if (!caller) throw authRequired()
+      if (caller.via === 'cookie' && !['GET', 'HEAD'].includes(request.method)) await verifyCsrf(request, caller)
+    }
+    const limit = await consumeRateLimit(def.rateLimit ?? 'default', rateKey(caller, request))
+    for (const [k, v] of Object.entries(limit.headers)) headers.set(k, v)
+    if (def.auth !== 'none' && def.permission && !caller!.permissions.has(def.permission)) {
+      throw forbidden(`This needs the '${def.permission}' permission`, { permission: def.permission })
+    }
+    const query = parse(def.query, queryObject(url), 'query')
+    const routeParams = parse(def.params, params, 'params')
+    const body = def.body ? parse(def.body, await readBody(request, def.bodyType ?? 'json'), def.bodyType === 'form' ? 'form' : 'body') : undefined
+
+    const run = (sql: Sql) =>
+      def.handler({ request, requestId, db: sql, caller: caller!, query, body, params: routeParams, headers })
+    let result: unknown
+    if (def.auth === 'none' && !caller) result = await run(db)
+    else if (def.transaction === false) result = await run(callerScoped(db, caller!))
+    else result = await asCaller(db, caller!.claims, run)
+
+    if (caller) {
+      headers.set('Vary', 'Authorization, Cookie')
+      headers.set(
+        'Cache-Control',
+        def.cache
+          ? `private, max-age=${def.cache.maxAge}${def.cache.staleWhileRevalidate ? `, stale-while-revalidate=${def.cache.staleWhileRevalidate}` : ''}`
+          : 'private, no-store',
+      )
+    } else if (!headers.has('Cache-Control')) headers.set('Cache-Control', 'no-store')
+
+    if (result instanceof Response) {
+      for (const [k, v] of headers) if (!result.headers.has(k)) result.headers.set(k, v)
+      status = result.status
+      return result
+    }
+    status = def.status ?? 200
+    if (result === undefined || status === 204) {
+      status = status === 200 ? 204 : status
+      return new Response(null, { status, headers })
+    }
+    const text = JSON.stringify(result)
+    if (def.cache && request.method === 'GET') {
+      const etag = `W/"${crypto.createHash('sha1').update(text).digest('base64url')}"`
+      headers.set('ETag', etag)
+      if (request.headers.get('if-none-match') === etag) {
+        cacheHit = true
+        status = 304
+        return new Response(null, { status, headers })
+      }
+    }
+    headers.set('Content-Type', 'application/json; charset=utf-8')
+    return new Response(text, { status, headers })
+  } catch (err) {
+    const apiErr = toApiError(err)
+    status = apiErr.status
+    if (status >= 500) logError(err, { request_id: requestId, path: url.pathname, user_id: caller?.userId })
+    for (const [k, v] of Object.entries(apiErr.headers)) headers.set(k, v)
+    headers.set('Cache-Control', 'no-store')
+    return json(errorBody(apiErr, requestId), apiErr.status, headers)
+  } finally {
+    logRequest({
+      request_id: requestId,
+      method: request.method,
+      path: url.pathname,
+      user_id: caller?.userId ?? null,
+      tenant_id: caller?.tenantId ?? null,
+      status_code: status,
+      response_time_ms: Math.round((performance.now() - started) * 100) / 100,
+      cache_hit: cacheHit,
+    })
+  }
+}
+
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err
+  if (err instanceof z.ZodError) return fromZod(err, 'body')
+  const db = fromDatabase(err)
+  if (db) return db
+  if ((err as { code?: string })?.code?.match?.(/^[0-9A-Z]{5}$/)) {
+    return new ApiError(500, 'DATABASE_ERROR', 'The database could not complete the request')
+  }
+  return new ApiError(500, 'INTERNAL_ERROR', 'Unexpected server error')
+}
+
+function rateKey(caller: Caller | null, request: Request) {
+  if (caller) return `${caller.kind}:${caller.apiKeyId ?? caller.userId}`
+  return `ip:${clientIp(request)}`
+}
+
+export function clientIp(request: Request) {
+  return (
+    request.headers.get('fly-client-ip') ??
+    request.headers.get('x-forwarded-for')?.split(',')[0]?.trim() ??
+    request.headers.get('x-real-ip') ??
+    'local'
+  )
+}
+
+function parse<S extends AnySchema | undefined>(schema: S, value: unknown, where: 'query' | 'body' | 'params' | 'form') {
+  if (!schema) return undefined
+  const r = schema.safeParse(value)
+  if (!r.success) throw fromZod(r.error, where)
+  return r.data
+}
+
+function queryObject(url: URL): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {}
+  for (const key of new Set(url.searchParams.keys())) {
+    const all = url.searchParams.getAll(key)
+    out[key] = all.length > 1 ? all : all[0]
+  }
+  return out
+}
+
+const MAX_JSON_BYTES = 2 * 1024 * 1024
+
+async function readBody(request: Request, type: 'json' | 'form' | 'raw'): Promise<unknown> {
+  if (type === 'raw') return undefined
+  const contentType = request.headers.get('content-type') ?? ''
+  const length = Number(request.headers.get('content-length') ?? 0)
+  if (length > MAX_JSON_BYTES) throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `Body larger than ${MAX_JSON_BYTES} bytes`)
+  if (type === 'form' || contentType.includes('application/x-www-form-urlencoded') || contentType.includes('multipart/form-data')) {
+    if (contentType.includes('application/json')) return readJson(request)
+    const form = await request.formData().catch(() => {
+      throw new ApiError(400, 'VALIDATION_ERROR', 'body: could not read the form', { fields: [{ field: 'body', message: 'unreadable form' }] })
+    })
+    const out: Record<string, unknown> = {}
+    for (const [k, v] of form) out[k] = typeof v === 'string' ? v : v
+    return out
+  }
+  return readJson(request)
+}
+
+async function readJson(request: Request) {
+  const text = await request.text()
+  if (text.length > MAX_JSON_BYTES) throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `Body larger than ${MAX_JSON_BYTES} bytes`)
+  if (!text.trim()) return {}
+  try {
+    return JSON.parse(text)
+  } catch {
+    throw new ApiError(400, 'VALIDATION_ERROR', 'body: is not valid JSON', { fields: [{ field: 'body', message: 'is not valid JSON' }] })
+  }
+}
+
+/** A Sql that opens a short caller transaction per statement, for handlers that manage their own work. */
+export function callerScoped(db: Db, caller: Caller): Sql {
+  return {
+    query: (text, params) => asCaller(db, caller.claims, (tx) => tx.query(text, params)),
+    exec: (script) => asCaller(db, caller.claims, (tx) => tx.exec(script)),
+  }
+}

@@ -1,0 +1,71 @@
+import { Redis } from 'ioredis'
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible'
+import { ApiError } from './errors.server.ts'
+
+/** Route classes and their budgets per caller (the HD spec's limits, plus a login guard and a default). */
+export const RATE_CLASSES = {
+  dashboard: { points: 60, duration: 60 },
+  agent: { points: 60, duration: 60 },
+  export: { points: 10, duration: 3600 },
+  auth: { points: 10, duration: 15 * 60 },
+  default: { points: 600, duration: 60 },
+} as const
+export type RateClass = keyof typeof RATE_CLASSES
+
+const g = globalThis as { __hotdashLimiters?: Map<RateClass, RateLimiterAbstract>; __hotdashRedis?: Redis }
+
+function limiter(cls: RateClass): RateLimiterAbstract {
+  g.__hotdashLimiters ??= new Map()
+  let l = g.__hotdashLimiters.get(cls)
+  if (l) return l
+  const opts = { keyPrefix: `hd:rl:${cls}`, ...RATE_CLASSES[cls] }
+  const memory = new RateLimiterMemory(opts)
+  const url = process.env.REDIS_URL
+  if (url) {
+    g.__hotdashRedis ??= new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false })
+    g.__hotdashRedis.on('error', () => {}) // the insurance limiter covers an outage
+    l = new RateLimiterRedis({ ...opts, storeClient: g.__hotdashRedis, insuranceLimiter: memory })
+  } else l = memory
+  g.__hotdashLimiters.set(cls, l)
+  return l
+}
+
+function headersFor(cls: RateClass, res: RateLimiterRes) {
+  const { points, duration } = RATE_CLASSES[cls]
+  const reset = Math.max(0, Math.ceil(res.msBeforeNext / 1000))
+  return {
+    'RateLimit-Limit': String(points),
+    'RateLimit-Remaining': String(Math.max(0, res.remainingPoints)),
+    'RateLimit-Reset': String(reset),
+    'RateLimit-Policy': `${points};w=${duration}`,
+  }
+}
+
+/** Takes one point for key in the class; throws the 429 envelope when the budget is spent. */
+export async function consumeRateLimit(cls: RateClass, key: string, points = 1) {
+  try {
+    const res = await limiter(cls).consume(key, points)
+    return { headers: headersFor(cls, res) }
+  } catch (e) {
+    if (!(e instanceof RateLimiterRes)) throw e
+    const { points: limit, duration } = RATE_CLASSES[cls]
+    const retryAfter = Math.max(1, Math.ceil(e.msBeforeNext / 1000))
+    throw new ApiError(
+      429,
+      'RATE_LIMIT_EXCEEDED',
+      `Rate limit exceeded: ${limit} requests per ${duration} s`,
+      { retry_after: retryAfter, limit, window: duration, class: cls },
+      { ...headersFor(cls, e), 'Retry-After': String(retryAfter) },
+    )
+  }
+}
+
+/** Forgets a key's spent points (a successful login clears its failures). */
+export async function resetRateLimit(cls: RateClass, key: string) {
+  await limiter(cls).delete(key)
+}
+
+/** Tests start each suite with fresh budgets. */
+export function resetAllRateLimits() {
+  g.__hotdashLimiters?.clear()
+}

@@ -1,0 +1,21 @@
+import { z } from 'zod'
+import { getDb } from '#app/db/index.server.ts'
+import { exchangeClientCredentials } from '#app/features/auth/api-keys.server.ts'
+import { api } from '#app/http/api-route.server.ts'
+
+export const { loader, action } = api({
+  POST: {
+    summary: 'Exchange API client credentials for a scoped API key (shown once)',
+    tags: ['Auth'],
+    auth: 'none',
+    rateLimit: 'auth',
+    status: 201,
+    body: z.object({
+      client_id: z.string().min(1, 'is required').max(100),
+      client_secret: z.string().min(1, 'is required').max(200),
+      scope: z.array(z.string().min(1)).max(50).optional(),
+      expires_in_days: z.number().int().min(1).max(365).optional(),
+    }),
+    handler: async ({ body }) => exchangeClientCredentials(await getDb(), body),
+  },
+})

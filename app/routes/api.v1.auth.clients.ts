@@ -1,0 +1,20 @@
+import { z } from 'zod'
+import { listApiClients, registerApiClient } from '#app/features/auth/api-keys.server.ts'
+import { api } from '#app/http/api-route.server.ts'
+
+export const { loader, action } = api({
+  GET: {
+    summary: "List your tenant's API clients and their keys (never secrets)",
+    tags: ['Auth'],
+    permission: 'api_clients.manage',
+    handler: async ({ db }) => ({ data: await listApiClients(db) }),
+  },
+  POST: {
+    summary: 'Register an API client; the client_secret is shown once',
+    tags: ['Auth'],
+    permission: 'api_clients.manage',
+    status: 201,
+    body: z.object({ name: z.string().trim().min(1, 'is required').max(100), scopes: z.array(z.string().min(1)).min(1).max(50) }),
+    handler: ({ db, caller, body }) => registerApiClient(db, caller, body),
+  },
+})

@@ -1,0 +1,19 @@
+import { createPermission, createPermissionInput, listPermissions } from '#app/features/rbac/rbac.server.ts'
+import { api } from '#app/http/api-route.server.ts'
+
+export const { loader, action } = api({
+  GET: {
+    summary: "List your tenant's permissions",
+    tags: ['RBAC'],
+    permission: 'rbac.read',
+    handler: ({ db }) => listPermissions(db),
+  },
+  POST: {
+    summary: 'Create a custom permission in your tenant',
+    tags: ['RBAC'],
+    permission: 'rbac.write',
+    body: createPermissionInput,
+    status: 201,
+    handler: ({ db, caller, body }) => createPermission(db, caller, body),
+  },
+})

@@ -1,0 +1,19 @@
+import { createRole, createRoleInput, listRoles } from '#app/features/rbac/rbac.server.ts'
+import { api } from '#app/http/api-route.server.ts'
+
+export const { loader, action } = api({
+  GET: {
+    summary: "List your tenant's roles with their permissions",
+    tags: ['RBAC'],
+    permission: 'rbac.read',
+    handler: ({ db }) => listRoles(db),
+  },
+  POST: {
+    summary: 'Create a custom role in your tenant',
+    tags: ['RBAC'],
+    permission: 'rbac.write',
+    body: createRoleInput,
+    status: 201,
+    handler: ({ db, caller, body }) => createRole(db, caller, body),
+  },
+})

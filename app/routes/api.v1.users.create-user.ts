@@ -1,0 +1,14 @@
+import { createUser, createUserInput, userOut } from '#app/features/users/users.server.ts'
+import { api } from '#app/http/api-route.server.ts'
+
+export const { loader, action } = api({
+  POST: {
+    summary: 'Create a user in your tenant (roles default to viewer)',
+    tags: ['Users'],
+    permission: 'users.write',
+    body: createUserInput,
+    response: userOut,
+    status: 201,
+    handler: ({ db, caller, body }) => createUser(db, caller, body),
+  },
+})

@@ -1,0 +1,17 @@
+import { api } from '#app/http/api-route.server.ts'
+
+export const { loader, action } = api({
+  GET: {
+    summary: 'Check that the bearer token is valid and not expired',
+    tags: ['Auth'],
+    handler: ({ caller }) => ({
+      valid: true,
+      user_id: caller.userId,
+      tenant_id: caller.tenantId,
+      email: caller.email ?? null,
+      roles: caller.roles,
+      kind: caller.kind,
+      expires_at: typeof caller.claims.exp === 'number' ? new Date(caller.claims.exp * 1000).toISOString() : null,
+    }),
+  },
+})

@@ -1,0 +1,1 @@
+export { loader } from './api.v1.utils.health-check.ts'

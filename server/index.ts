@@ -1,0 +1,50 @@
+import path from 'node:path'
+import { createRequestHandler } from '@react-router/express'
+import express from 'express'
+import type { ServerBuild } from 'react-router'
+import { bootApp } from '../app/boot.server.ts'
+import { getEnv } from '../app/env.server.ts'
+
+const started = Date.now()
+const env = getEnv()
+const root = path.resolve(import.meta.dirname, '..')
+const app = express()
+app.disable('x-powered-by')
+
+let getBuild: () => Promise<ServerBuild>
+if (env.NODE_ENV === 'production') {
+  app.use('/assets', express.static(path.join(root, 'build/client/assets'), { immutable: true, maxAge: '1y' }))
+  app.use(express.static(path.join(root, 'build/client'), { maxAge: '1h' }))
+  const build = (await import(path.join(root, 'build/server/index.js'))) as ServerBuild
+  getBuild = async () => build
+} else {
+  const vite = await import('vite').then((v) => v.createServer({ root, server: { middlewareMode: true } }))
+  app.use(vite.middlewares)
+  getBuild = () => vite.ssrLoadModule('virtual:react-router/server-build') as Promise<ServerBuild>
+}
+
+const boot = await bootApp()
+app.use(async (req, res, next) => {
+  try {
+    return createRequestHandler({ build: await getBuild(), mode: env.NODE_ENV })(req, res, next)
+  } catch (e) {
+    next(e)
+  }
+})
+
+const server = app.listen(env.PORT, env.HOST, () => {
+  const url = `http://localhost:${env.PORT}`
+  console.log(`\n🔥 Hot Dash on ${url}  (${boot.db.engine}, ready in ${Date.now() - started} ms)`)
+  if (boot.logins.length) {
+    console.log('\nDemo logins (password for all: ' + boot.logins[0].password + ')')
+    for (const l of boot.logins) console.log(`  ${l.username.padEnd(24)} ${l.role.padEnd(15)} ${l.tenant}`)
+    console.log('')
+  }
+})
+
+for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(sig, () => {
+    server.close()
+    void import('../app/db/index.server.ts').then((m) => m.closeDb()).finally(() => process.exit(0))
+  })
+}
