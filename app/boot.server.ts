@@ -1,6 +1,7 @@
 import { getDb } from '#app/db/index.server.ts'
 import { demoLogins, seedDemo } from '#app/demo/seed.server.ts'
 import { getEnv } from '#app/env.server.ts'
+import { initAuthProvider } from '#app/features/auth/provider.server.ts'
 
 const JOB_REGISTRY = '#app/jobs/registry.server.ts'
 
@@ -11,6 +12,7 @@ const JOB_REGISTRY = '#app/jobs/registry.server.ts'
 export async function bootApp(opts: { worker?: boolean } = {}) {
   const env = getEnv()
   const started = Date.now()
+  await initAuthProvider()
   const db = await getDb()
   const wantSeed = env.SEED_DEMO_DATA ? env.SEED_DEMO_DATA === 'true' : db.engine === 'pglite'
   const seeded = wantSeed ? await seedDemo(db, { log: (m) => console.log(`[seed] ${m}`) }) : false

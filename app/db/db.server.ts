@@ -27,6 +27,8 @@ export interface Db extends Sql {
 // int8 and numeric become numbers on both engines (postgres.js would give strings, PGlite bigint).
 const INT8 = 20
 const NUMERIC = 1700
+const JSON_OID = 114
+const JSONB = 3802
 
 export async function openPglite(dataDir: string | undefined, opts: { loadDataDir?: Blob | File } = {}): Promise<Db> {
   if (dataDir && !dataDir.startsWith('memory://')) fs.mkdirSync(path.dirname(path.resolve(dataDir)), { recursive: true })
@@ -62,6 +64,8 @@ export function openPostgres(url: string, opts: { max?: number } = {}): Db {
     types: {
       int8: { to: INT8, from: [INT8], serialize: (v: unknown) => String(v), parse: (v: string) => Number(v) },
       numeric: { to: NUMERIC, from: [NUMERIC], serialize: (v: unknown) => String(v), parse: (v: string) => Number(v) },
+      // JSON parameters are passed as strings (as PGlite takes them); postgres.js would JSON-encode them a second time.
+      json: { to: JSONB, from: [JSON_OID, JSONB], serialize: (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v)), parse: (v: string) => JSON.parse(v) },
     },
   })
   const wrap = (q: postgres.Sql | postgres.TransactionSql): Sql => ({

@@ -60,6 +60,44 @@ export async function consumeRateLimit(cls: RateClass, key: string, points = 1) 
   }
 }
 
+/** Refuses with 429 if the key has already spent its budget, without spending a point (failure guards). */
+export async function assertUnderLimit(cls: RateClass, key: string) {
+  const res = await limiter(cls).get(key)
+  if (res && res.consumedPoints >= RATE_CLASSES[cls].points) {
+    const e = Object.assign(new RateLimiterRes(), res)
+    const { points: limit, duration } = RATE_CLASSES[cls]
+    const retryAfter = Math.max(1, Math.ceil(e.msBeforeNext / 1000))
+    throw new ApiError(
+      429,
+      'RATE_LIMIT_EXCEEDED',
+      `Too many failed attempts: ${limit} per ${duration} s`,
+      { retry_after: retryAfter, limit, window: duration, class: cls },
+      { ...headersFor(cls, e), 'Retry-After': String(retryAfter) },
+    )
+  }
+}
+
+/**
+ * Brute-force guard: refuses while the key is locked out, runs the attempt, and counts a point only when it fails
+ * (returns null or throws). A success clears the key.
+ */
+export async function guardFailures<T>(key: string, attempt: () => Promise<T | null>, onFailure: () => Error): Promise<T> {
+  await assertUnderLimit('auth', key)
+  let result: T | null
+  try {
+    result = await attempt()
+  } catch (e) {
+    await limiter('auth').penalty(key, 1)
+    throw e
+  }
+  if (result === null) {
+    await limiter('auth').penalty(key, 1)
+    throw onFailure()
+  }
+  await resetRateLimit('auth', key)
+  return result
+}
+
 /** Forgets a key's spent points (a successful login clears its failures). */
 export async function resetRateLimit(cls: RateClass, key: string) {
   await limiter(cls).delete(key)

@@ -7,7 +7,7 @@ export const { loader, action } = api({
     summary: 'Log in with username (or email) and password; returns an access and a refresh token',
     tags: ['Login'],
     auth: 'none',
-    rateLimit: 'auth',
+    rateLimit: 'default',
     bodyType: 'form',
     body: z.object({
       username: z.string().min(1, 'is required').max(254),

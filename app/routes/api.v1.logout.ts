@@ -8,7 +8,7 @@ export const { loader, action } = api({
     summary: "Log out: revoke the refresh token's session (its access tokens stop working too)",
     tags: ['Login'],
     auth: 'none',
-    rateLimit: 'auth',
+    rateLimit: 'default',
     query: z.object({ refresh_token: z.string().min(10, 'is required') }),
     handler: async ({ query }) => {
       await getAuthProvider().signOut(await getDb(), query.refresh_token)

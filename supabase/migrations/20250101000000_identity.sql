@@ -162,7 +162,7 @@ $$;
 create or replace function app.has_permission(permission text) returns boolean
 language sql stable security definer set search_path = ''
 as $$
-  select (select auth.role()) = 'service_role' or permission = any ((select app.permissions()))
+  select (select auth.role()) = 'service_role' or permission = any (app.permissions())
 $$;
 
 revoke execute on all functions in schema app from public;
@@ -398,8 +398,10 @@ begin
   if not found then
     raise exception 'user not found' using errcode = 'P0002';
   end if;
-  -- A new password ends every existing session of that user.
-  update app.auth_sessions set revoked_at = now() where user_id = p_user_id and revoked_at is null;
+  -- A new password ends every other session of that user (the caller's own session, if it is theirs, stays).
+  update app.auth_sessions set revoked_at = now()
+   where user_id = p_user_id and revoked_at is null
+     and id is distinct from nullif((select auth.jwt()) ->> 'session_id', '')::uuid;
 end
 $$;
 

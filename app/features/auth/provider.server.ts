@@ -1,4 +1,4 @@
-import { createClient, type SupabaseClient } from '@supabase/supabase-js'
+import type { SupabaseClient } from '@supabase/supabase-js'
 import type { Claims, Db, Sql } from '#app/db/db.server.ts'
 import { getEnv } from '#app/env.server.ts'
 import { ApiError, authRequired, forbidden } from '#app/http/errors.server.ts'
@@ -174,8 +174,10 @@ async function issueTokens(tx: Sql, user: LoginRow, sessionId: string): Promise<
 }
 
 /** Supabase Auth (GoTrue) through supabase-js; tokens still verified locally. */
-function supabaseProvider(): AuthProvider {
+async function supabaseProvider(): Promise<AuthProvider> {
   const env = getEnv()
+  // Loaded only when Supabase is configured (it also warns on Node 20 at import time).
+  const { createClient } = await import('@supabase/supabase-js')
   const admin: SupabaseClient = createClient(env.SUPABASE_URL!, env.SUPABASE_SERVICE_ROLE_KEY!, {
     auth: { persistSession: false, autoRefreshToken: false },
   })
@@ -247,6 +249,14 @@ const g = globalThis as { __hotdashAuth?: AuthProvider }
 export function getAuthProvider(): AuthProvider {
   if (g.__hotdashAuth) return g.__hotdashAuth
   const env = getEnv()
-  g.__hotdashAuth = env.SUPABASE_URL && env.SUPABASE_SERVICE_ROLE_KEY ? supabaseProvider() : builtinProvider
+  if (env.SUPABASE_URL && env.SUPABASE_SERVICE_ROLE_KEY) throw new Error('Supabase auth not initialised: call initAuthProvider() at boot')
+  g.__hotdashAuth = builtinProvider
+  return g.__hotdashAuth
+}
+
+/** Chooses the provider once at boot: Supabase Auth when configured, else the built-in one. */
+export async function initAuthProvider(): Promise<AuthProvider> {
+  const env = getEnv()
+  g.__hotdashAuth ??= env.SUPABASE_URL && env.SUPABASE_SERVICE_ROLE_KEY ? await supabaseProvider() : builtinProvider
   return g.__hotdashAuth
 }
