@@ -1,6 +1,6 @@
 import fs from 'node:fs'
 import path from 'node:path'
-import { PGlite, types as pgliteTypes } from '@electric-sql/pglite'
+import { PGlite } from '@electric-sql/pglite'
 import postgres from 'postgres'
 
 export type Row = Record<string, any>

@@ -26,7 +26,7 @@ export function getDb(): Promise<Db> {
 }
 
 /** Uses an already-open database (tests open their own). */
-export function useDb(db: Db) {
+export function installDb(db: Db) {
   g.__hotdashDb = { db: Promise.resolve(db) }
 }
 

@@ -5,7 +5,7 @@ import { api, clientIp } from '#app/http/api-route.server.ts'
 import { ApiError } from '#app/http/errors.server.ts'
 import { guardFailures } from '#app/http/rate-limit.server.ts'
 
-export const { loader, action } = api({
+const route = api({
   POST: {
     summary: 'Exchange API client credentials for a scoped API key (shown once)',
     tags: ['Auth'],
@@ -24,3 +24,6 @@ export const { loader, action } = api({
     },
   },
 })
+
+export const loader = route.loader
+export const action = route.action

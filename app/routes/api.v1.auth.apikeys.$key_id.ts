@@ -3,7 +3,7 @@ import { revokeApiKey } from '#app/features/auth/api-keys.server.ts'
 import { api } from '#app/http/api-route.server.ts'
 import { uuidParam } from '#app/http/schemas.ts'
 
-export const { loader, action } = api({
+const route = api({
   DELETE: {
     summary: 'Revoke an API key',
     tags: ['Auth'],
@@ -12,3 +12,6 @@ export const { loader, action } = api({
     handler: ({ db, params }) => revokeApiKey(db, params.key_id),
   },
 })
+
+export const loader = route.loader
+export const action = route.action

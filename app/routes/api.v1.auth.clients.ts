@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { listApiClients, registerApiClient } from '#app/features/auth/api-keys.server.ts'
 import { api } from '#app/http/api-route.server.ts'
 
-export const { loader, action } = api({
+const route = api({
   GET: {
     summary: "List your tenant's API clients and their keys (never secrets)",
     tags: ['Auth'],
@@ -18,3 +18,6 @@ export const { loader, action } = api({
     handler: ({ db, caller, body }) => registerApiClient(db, caller, body),
   },
 })
+
+export const loader = route.loader
+export const action = route.action

@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { login } from '#app/features/auth/login.server.ts'
 import { api } from '#app/http/api-route.server.ts'
 
-export const { loader, action } = api({
+const route = api({
   POST: {
     summary: 'Log in with username (or email) and password; returns an access and a refresh token',
     tags: ['Login'],
@@ -20,3 +20,6 @@ export const { loader, action } = api({
     handler: ({ body, request }) => login(request, body.username, body.password),
   },
 })
+
+export const loader = route.loader
+export const action = route.action

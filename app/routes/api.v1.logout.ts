@@ -3,7 +3,7 @@ import { getDb } from '#app/db/index.server.ts'
 import { getAuthProvider } from '#app/features/auth/provider.server.ts'
 import { api } from '#app/http/api-route.server.ts'
 
-export const { loader, action } = api({
+const route = api({
   POST: {
     summary: "Log out: revoke the refresh token's session (its access tokens stop working too)",
     tags: ['Login'],
@@ -16,3 +16,6 @@ export const { loader, action } = api({
     },
   },
 })
+
+export const loader = route.loader
+export const action = route.action

@@ -5,7 +5,7 @@ import { api } from '#app/http/api-route.server.ts'
 const params = z.object({ role_id: z.string().max(64) })
 const body = z.object({ permission: z.union([z.string().min(1), z.number().int()]) })
 
-export const { loader, action } = api({
+const route = api({
   POST: {
     summary: 'Grant a permission (id or name) to a role',
     tags: ['RBAC'],
@@ -23,3 +23,6 @@ export const { loader, action } = api({
     handler: ({ db, params, body }) => revokePermission(db, params.role_id, body.permission),
   },
 })
+
+export const loader = route.loader
+export const action = route.action

@@ -1,7 +1,7 @@
 import { createRole, createRoleInput, listRoles } from '#app/features/rbac/rbac.server.ts'
 import { api } from '#app/http/api-route.server.ts'
 
-export const { loader, action } = api({
+const route = api({
   GET: {
     summary: "List your tenant's roles with their permissions",
     tags: ['RBAC'],
@@ -17,3 +17,6 @@ export const { loader, action } = api({
     handler: ({ db, caller, body }) => createRole(db, caller, body),
   },
 })
+
+export const loader = route.loader
+export const action = route.action

@@ -5,7 +5,7 @@ import { api, clientIp } from '#app/http/api-route.server.ts'
 import { ApiError } from '#app/http/errors.server.ts'
 import { guardFailures } from '#app/http/rate-limit.server.ts'
 
-export const { loader, action } = api({
+const route = api({
   POST: {
     summary: 'Exchange a refresh token for a new token pair (the old refresh token stops working)',
     tags: ['Login'],
@@ -19,3 +19,6 @@ export const { loader, action } = api({
     },
   },
 })
+
+export const loader = route.loader
+export const action = route.action

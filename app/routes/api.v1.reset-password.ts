@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { password, resetPassword } from '#app/features/users/users.server.ts'
 import { api } from '#app/http/api-route.server.ts'
 
-export const { loader, action } = api({
+const route = api({
   POST: {
     summary: "Reset a password: your own, or (with users.write) another user's in your tenant",
     tags: ['Login'],
@@ -11,3 +11,6 @@ export const { loader, action } = api({
     handler: ({ db, caller, query }) => resetPassword(db, caller, query.user_name, query.new_password),
   },
 })
+
+export const loader = route.loader
+export const action = route.action

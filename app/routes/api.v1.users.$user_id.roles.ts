@@ -5,7 +5,7 @@ import { api } from '#app/http/api-route.server.ts'
 const params = z.object({ user_id: z.string().max(64) })
 const body = z.object({ role: z.union([z.string().min(1), z.number().int()]) })
 
-export const { loader, action } = api({
+const route = api({
   POST: {
     summary: 'Assign a role (id or name) to a user',
     tags: ['RBAC'],
@@ -23,3 +23,6 @@ export const { loader, action } = api({
     handler: ({ db, params, body }) => unassignRole(db, params.user_id, body.role),
   },
 })
+
+export const loader = route.loader
+export const action = route.action

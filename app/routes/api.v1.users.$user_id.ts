@@ -4,7 +4,7 @@ import { api } from '#app/http/api-route.server.ts'
 
 const params = z.object({ user_id: z.string().max(64) })
 
-export const { loader, action } = api({
+const route = api({
   GET: {
     summary: 'A user by id (integer id or auth UUID)',
     tags: ['Users'],
@@ -21,3 +21,6 @@ export const { loader, action } = api({
     handler: ({ db, params, body }) => setUserActive(db, params.user_id, body.is_active),
   },
 })
+
+export const loader = route.loader
+export const action = route.action

@@ -1,7 +1,7 @@
 import { createUser, createUserInput, userOut } from '#app/features/users/users.server.ts'
 import { api } from '#app/http/api-route.server.ts'
 
-export const { loader, action } = api({
+const route = api({
   POST: {
     summary: 'Create a user in your tenant (roles default to viewer)',
     tags: ['Users'],
@@ -12,3 +12,6 @@ export const { loader, action } = api({
     handler: ({ db, caller, body }) => createUser(db, caller, body),
   },
 })
+
+export const loader = route.loader
+export const action = route.action

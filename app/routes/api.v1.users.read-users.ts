@@ -3,7 +3,7 @@ import { listUsers } from '#app/features/users/users.server.ts'
 import { api } from '#app/http/api-route.server.ts'
 import { page } from '#app/http/schemas.ts'
 
-export const { loader, action } = api({
+const route = api({
   GET: {
     summary: "List your tenant's users",
     tags: ['Users'],
@@ -12,3 +12,6 @@ export const { loader, action } = api({
     handler: ({ db, query }) => listUsers(db, query),
   },
 })
+
+export const loader = route.loader
+export const action = route.action

@@ -1,6 +1,9 @@
 import { checkHealth } from '#app/features/health.server.ts'
 import { api } from '#app/http/api-route.server.ts'
 
-export const { loader, action } = api({
+const route = api({
   GET: { summary: 'Health check: the service and its database answer', tags: ['Utils'], auth: 'none', handler: () => checkHealth() },
 })
+
+export const loader = route.loader
+export const action = route.action

@@ -1,6 +1,6 @@
 import { api } from '#app/http/api-route.server.ts'
 
-export const { loader, action } = api({
+const route = api({
   GET: {
     summary: 'Check that the bearer token is valid and not expired',
     tags: ['Auth'],
@@ -15,3 +15,6 @@ export const { loader, action } = api({
     }),
   },
 })
+
+export const loader = route.loader
+export const action = route.action
