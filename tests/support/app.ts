@@ -3,7 +3,7 @@ import path from 'node:path'
 import crypto from 'node:crypto'
 import { createStaticHandler, isRouteErrorResponse, matchRoutes, type AgnosticDataRouteObject } from 'react-router'
 import type { Db } from '#app/db/db.server.ts'
-import { useDb } from '#app/db/index.server.ts'
+import { installDb } from '#app/db/index.server.ts'
 import { builtinProvider, type TokenSet } from '#app/features/auth/provider.server.ts'
 import { createTenant, provisionUser } from '#app/features/users/provision.server.ts'
 import { resetAllRateLimits } from '#app/http/rate-limit.server.ts'
@@ -71,7 +71,7 @@ export interface TestApp extends TestDatabase {
 /** One test file's app: its own migrated database, fresh rate limits, and a fetch into the route modules. */
 export async function setupTestApp(): Promise<TestApp> {
   const database = await createTestDatabase()
-  useDb(database.db)
+  installDb(database.db)
   resetAllRateLimits()
   const handler = createStaticHandler(buildRoutes())
   const routes = handler.dataRoutes
