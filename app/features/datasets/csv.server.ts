@@ -1,0 +1,293 @@
+import Papa from 'papaparse'
+
+/**
+ * A streaming CSV reader on papaparse's core parser: bytes in, batches of records out, never the
+ * whole file in memory (only the current chunk and one unfinished record). Handles a UTF-8 BOM,
+ * CRLF/LF/CR line ends, quoted fields with delimiters and line breaks, `;`/tab/`|` delimiters
+ * (sniffed from the first 64 KiB) and blank lines. Anything that is not delimited text fails with a
+ * CsvError saying why.
+ */
+
+export class CsvError extends Error {
+  constructor(
+    readonly rule: string,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message)
+  }
+}
+
+export interface CsvLimits {
+  /** Longest field accepted, in characters. */
+  maxFieldChars: number
+  /** Longest unfinished record held while reading (an unclosed quote would otherwise swallow the file). */
+  maxRecordChars: number
+  /** Records per yielded batch. */
+  batchRows: number
+}
+
+export const DEFAULT_LIMITS: CsvLimits = { maxFieldChars: 256 * 1024, maxRecordChars: 1024 * 1024, batchRows: 5000 }
+const SNIFF_CHARS = 64 * 1024
+const DELIMITERS = [',', ';', '\t', '|'] as const
+
+export interface CsvBatch {
+  /** Data records, each an array of raw field strings. */
+  rows: string[][]
+  /** Record number of rows[0]: 1 is the first record after the header. */
+  firstRow: number
+}
+
+export interface OpenCsv {
+  header: string[]
+  delimiter: string
+  newline: '\n' | '\r\n' | '\r'
+  batches: AsyncGenerator<CsvBatch>
+}
+
+async function* decodeUtf8(source: AsyncIterable<Uint8Array | string>): AsyncGenerator<string> {
+  const decoder = new TextDecoder('utf-8', { fatal: true })
+  let first = true
+  try {
+    for await (const chunk of source) {
+      let text = typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true })
+      if (first && text.length) {
+        if (text.charCodeAt(0) === 0xfeff) text = text.slice(1)
+        first = false
+      }
+      if (text.indexOf('\u0000') !== -1) throw new CsvError('binary', 'The file is binary, not CSV text (it contains NUL bytes)')
+      if (text) yield text
+    }
+    const tail = decoder.decode()
+    if (tail) yield tail
+  } catch (e) {
+    if (e instanceof TypeError) throw new CsvError('not_utf8', 'The file is not UTF-8 text; save it as CSV (UTF-8) and upload again')
+    throw e
+  }
+}
+
+/** Splits up to `maxRecords` records honouring quotes, to count delimiter candidates per record. */
+function sampleRecords(text: string, maxRecords: number): string[] {
+  const out: string[] = []
+  let start = 0
+  let inQuotes = false
+  for (let i = 0; i < text.length && out.length < maxRecords; i++) {
+    const c = text[i]
+    if (c === '"') inQuotes = !inQuotes
+    else if (!inQuotes && (c === '\n' || c === '\r')) {
+      const rec = text.slice(start, i)
+      if (rec.trim()) out.push(rec)
+      if (c === '\r' && text[i + 1] === '\n') i++
+      start = i + 1
+    }
+  }
+  return out
+}
+
+function countOutsideQuotes(record: string, delim: string) {
+  let n = 0
+  let inQuotes = false
+  for (let i = 0; i < record.length; i++) {
+    const c = record[i]
+    if (c === '"') inQuotes = !inQuotes
+    else if (!inQuotes && c === delim) n++
+  }
+  return n
+}
+
+/** The delimiter whose count in the header is non-zero and repeats on the most sampled records. */
+export function sniffDelimiter(head: string): string {
+  const recs = sampleRecords(head, 20)
+  if (!recs.length) return ','
+  let best = ','
+  let bestScore = -1
+  for (const d of DELIMITERS) {
+    const n = countOutsideQuotes(recs[0], d)
+    if (n === 0) continue
+    const consistent = recs.filter((r) => countOutsideQuotes(r, d) === n).length
+    const score = consistent * 1000 + n
+    if (score > bestScore) {
+      best = d
+      bestScore = score
+    }
+  }
+  return best
+}
+
+export function sniffNewline(head: string): '\n' | '\r\n' | '\r' {
+  let inQuotes = false
+  for (let i = 0; i < head.length; i++) {
+    const c = head[i]
+    if (c === '"') inQuotes = !inQuotes
+    else if (!inQuotes && c === '\n') return '\n'
+    else if (!inQuotes && c === '\r') return head[i + 1] === '\n' ? '\r\n' : '\r'
+  }
+  return '\n'
+}
+
+const isBlank = (row: string[]) => row.length === 1 && row[0].trim() === ''
+
+/**
+ * Reads the header, then yields the records in batches. Throws CsvError for: empty file, no data rows,
+ * binary or non-UTF-8 content, JSON/XML/HTML, duplicate or empty header names, unclosed or malformed
+ * quotes, a field or record over the limits, and rows whose field count differs from the header's.
+ */
+export async function openCsv(source: AsyncIterable<Uint8Array | string>, limits: Partial<CsvLimits> = {}): Promise<OpenCsv> {
+  const lim = { ...DEFAULT_LIMITS, ...limits }
+  const text = decodeUtf8(source)
+  // Read enough to sniff the dialect (and to see the header).
+  let head = ''
+  let ended = false
+  while (head.length < SNIFF_CHARS) {
+    const n = await text.next()
+    if (n.done) {
+      ended = true
+      break
+    }
+    head += n.value
+  }
+  if (!head.trim()) throw new CsvError('empty', 'The file is empty')
+  const first = head.trimStart()[0]
+  if (first === '{' || first === '[' || first === '<') {
+    const kind = first === '<' ? 'XML/HTML' : 'JSON'
+    throw new CsvError('not_csv', `The file looks like ${kind}, not CSV`)
+  }
+  const delimiter = sniffDelimiter(head)
+  const newline = sniffNewline(head)
+  // Lone-CR files are read as such; LF files may still carry a stray CR before the LF, which we strip.
+  const parserNewline = newline === '\r' ? '\r' : '\n'
+
+  let header: string[] | null = null
+  let recordNo = 0 // data records seen (header excluded)
+  let expected = 0
+
+  function check(rows: string[][]): string[][] {
+    const out: string[][] = []
+    for (const row of rows) {
+      if (parserNewline === '\n') {
+        const last = row.length - 1
+        const v = row[last]
+        if (v.length && v.charCodeAt(v.length - 1) === 13) row[last] = v.slice(0, -1)
+      }
+      if (isBlank(row)) continue
+      for (let i = 0; i < row.length; i++) {
+        if (row[i].length > lim.maxFieldChars) {
+          const where = header ? `row ${recordNo + 1}, column '${header[i] ?? i + 1}'` : `header column ${i + 1}`
+          throw new CsvError('field_too_long', `A field is longer than ${lim.maxFieldChars} characters (${where})`, {
+            row: header ? recordNo + 1 : 0,
+            length: row[i].length,
+          })
+        }
+      }
+      if (!header) {
+        header = row.map((h) => h.trim())
+        expected = header.length
+        const seen = new Map<string, number>()
+        header.forEach((h, i) => {
+          if (!h) throw new CsvError('empty_header', `Header column ${i + 1} has no name`, { column: i + 1 })
+          const k = h.toLowerCase()
+          if (seen.has(k)) {
+            throw new CsvError('duplicate_header', `The header names '${h}' twice (columns ${seen.get(k)! + 1} and ${i + 1})`, {
+              column: h,
+            })
+          }
+          seen.set(k, i)
+        })
+        if (expected === 1 && /[:^~]/.test(header[0])) {
+          throw new CsvError('unknown_delimiter', `Could not find the delimiter: the header is one column ('${header[0].slice(0, 80)}'). Use , ; tab or |`)
+        }
+        continue
+      }
+      recordNo++
+      if (row.length !== expected) {
+        throw new CsvError(
+          'ragged_row',
+          `Row ${recordNo} has ${row.length} field${row.length === 1 ? '' : 's'}, the header has ${expected} (check the delimiter and quotes)`,
+          { row: recordNo, fields: row.length, expected },
+        )
+      }
+      out.push(row)
+    }
+    return out
+  }
+
+  function parse(input: string, last: boolean) {
+    const r = new Papa.Parser({ delimiter, newline: parserNewline, quoteChar: '"' }).parse(input, 0, !last) as Papa.ParseResult<string[]>
+    const bad = r.errors.find((e) => e.type === 'Quotes')
+    if (bad) {
+      throw new CsvError(
+        bad.code === 'MissingQuotes' ? 'unclosed_quote' : 'malformed_quotes',
+        bad.code === 'MissingQuotes' ? `A quoted field is never closed (after row ${recordNo})` : `Malformed quotes near row ${recordNo + 1}`,
+        { row: recordNo + 1 },
+      )
+    }
+    return r
+  }
+
+  async function* chunks(): AsyncGenerator<string> {
+    if (head) yield head
+    head = ''
+    if (ended) return
+    for await (const t of text) yield t
+  }
+
+  // Read up to the header so the caller can plan before any row is processed.
+  const iter = chunks()
+  let partial = ''
+  let pending: string[][] = []
+  let done = false
+  async function pump(): Promise<boolean> {
+    // Gather at least 64 KiB, and at least as much as the unfinished record, before parsing again:
+    // re-parsing a long record on every small chunk would be quadratic.
+    let fresh = ''
+    let n = await iter.next()
+    while (!n.done) {
+      fresh += n.value
+      if (fresh.length >= Math.max(SNIFF_CHARS, partial.length)) break
+      n = await iter.next()
+    }
+    if (n.done && !fresh) {
+      done = true
+      if (partial) pending.push(...check(parse(partial, true).data))
+      partial = ''
+      return false
+    }
+    const agg = partial + fresh
+    const r = parse(agg, false)
+    partial = agg.slice(r.meta.cursor)
+    if (partial.length > lim.maxRecordChars) {
+      throw new CsvError('record_too_long', `A record is longer than ${lim.maxRecordChars} characters (unclosed quote?) after row ${recordNo}`, {
+        row: recordNo + 1,
+      })
+    }
+    const rows = check(r.data)
+    for (const row of rows) pending.push(row)
+    return true
+  }
+  while (!header && !done) await pump()
+  if (!header) throw new CsvError('empty', 'The file is empty')
+  const hdr: string[] = header
+
+  async function* batches(): AsyncGenerator<CsvBatch> {
+    let nextRow = 1
+    for (;;) {
+      while (pending.length < lim.batchRows && !done) await pump()
+      if (!pending.length) break
+      const rows = pending.length > lim.batchRows ? pending.splice(0, lim.batchRows) : pending
+      if (rows === pending) pending = []
+      yield { rows, firstRow: nextRow }
+      nextRow += rows.length
+    }
+    if (nextRow === 1) throw new CsvError('no_rows', 'The file has a header but no data rows')
+  }
+  return { header: hdr, delimiter, newline, batches: batches() }
+}
+
+/** Async-iterates a web ReadableStream, a Node stream or a Buffer. */
+export async function* bytesOf(body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array> | Buffer): AsyncGenerator<Uint8Array> {
+  if (Buffer.isBuffer(body)) {
+    yield body
+    return
+  }
+  yield* body as AsyncIterable<Uint8Array>
+}
