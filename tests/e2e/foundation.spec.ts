@@ -3,7 +3,7 @@ import { expect, test } from './fixtures.ts'
 test('an admin creates a user, who can then log in', async ({ page, login, logout }) => {
   const username = `e2e-${Date.now().toString(36)}`
   await login(page, 'acme-admin')
-  await page.getByRole('link', { name: 'Users' }).click()
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click()
   await expect(page.getByRole('heading', { name: 'Users' })).toBeVisible()
   await page.getByLabel('Username').fill(username)
   await page.getByLabel('Email').fill(`${username}@acme.example`)
@@ -35,7 +35,7 @@ test('an unknown address renders the 404 page', async ({ page }) => {
 
 test('an admin registers an API client and sees its secret once', async ({ page, login, request }) => {
   await login(page, 'acme-admin')
-  await page.getByRole('link', { name: 'API clients & keys' }).click()
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'API clients & keys' }).click()
   await page.getByLabel('Name').fill('e2e-etl')
   await page.getByRole('button', { name: 'Register' }).click()
   const key = await page.getByTestId('api-key').textContent()
