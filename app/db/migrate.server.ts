@@ -77,5 +77,8 @@ export async function resetSchema(db: Db) {
     create schema public;
     grant usage on schema public to public;
     grant create on schema public to current_user;
+    do $$ begin
+      if to_regclass('auth.users') is not null then delete from auth.users; end if;
+    end $$;
   `)
 }

@@ -47,6 +47,18 @@ create table if not exists auth.users (
   deleted_at timestamptz
 );
 
+create table if not exists auth.identities (
+  id uuid primary key default gen_random_uuid(),
+  user_id uuid not null references auth.users (id) on delete cascade,
+  provider_id text not null,
+  identity_data jsonb not null,
+  provider text not null,
+  last_sign_in_at timestamptz,
+  created_at timestamptz default now(),
+  updated_at timestamptz default now(),
+  unique (provider_id, provider)
+);
+
 create or replace function auth.uid() returns uuid
 language sql stable
 as $$

@@ -1,0 +1,30 @@
+# syntax=docker/dockerfile:1
+# Multi-stage: dependencies → build → a slim runtime with production dependencies only.
+FROM node:22-bookworm-slim AS base
+ENV NODE_ENV=production
+WORKDIR /app
+
+FROM base AS deps
+COPY package.json package-lock.json ./
+RUN npm ci --include=dev --no-audit --no-fund
+
+FROM base AS production-deps
+COPY package.json package-lock.json ./
+# tsx runs the server entry; it is a runtime dependency.
+RUN npm ci --omit=dev --no-audit --no-fund
+
+FROM deps AS build
+COPY . .
+RUN npx react-router build
+
+FROM base AS runtime
+ENV PORT=8080 DATA_DIR=/data
+COPY --from=production-deps /app/node_modules ./node_modules
+COPY --from=build /app/build ./build
+COPY package.json package-lock.json ./
+COPY server ./server
+COPY app ./app
+COPY supabase ./supabase
+COPY scripts ./scripts
+EXPOSE 8080
+CMD ["npm", "start"]
