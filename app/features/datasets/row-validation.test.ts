@@ -31,7 +31,7 @@ describe('planFile', () => {
 
 describe('RowProcessor', () => {
   it('types valid rows, applies defaults, reports each broken cell', () => {
-    const p = new RowProcessor(planFile(['id', 'usage', 'active'], cols), 7)
+    const p = new RowProcessor(planFile(['id', 'usage', 'active'], cols), 7, { tenantId: 'T' })
     const out = p.processBatch(
       [
         ['1', '2.5', 'yes'],
@@ -43,7 +43,7 @@ describe('RowProcessor', () => {
     )
     expect(out.silver).toBe('7\t1\t1\t2.5\ttrue\n7\t4\t4\t0.0\t\\N\n')
     expect(out.bronze.split('\n')[1]).toBe('7\t2\tf\tx\t\tno')
-    expect(out.errors.trim().split('\n').map((l) => l.split('\t').slice(1, 5))).toEqual([
+    expect(out.errors.trim().split('\n').map((l) => l.split('\t').slice(2, 6))).toEqual([
       ['2', 'id', 'x', 'invalid_integer'],
       ['3', 'usage', 'abc', 'invalid_float'],
       ['3', 'active', 'maybe', 'invalid_boolean'],

@@ -112,14 +112,20 @@ export class RowProcessor {
   constructor(
     readonly plan: FilePlan,
     readonly fileId: number,
-    readonly opts: { sampleSize?: number; maxStoredErrors?: number } = {},
-  ) {}
+    readonly opts: { tenantId?: string; sampleSize?: number; maxStoredErrors?: number } = {},
+  ) {
+    this.errorPrefix = `${opts.tenantId ?? ''}\t${fileId}`
+  }
+
+  /** Error-report COPY lines start with tenant id and file id. */
+  private errorPrefix: string
 
   private storedErrors = 0
 
   /**
    * Appends the COPY lines of a batch to the three outputs. Bronze: file id, row, valid, then the raw
-   * cells. Silver: file id, row, then typed values (valid rows only). Errors: file id, row, column, value, rule, message.
+   * cells. Silver: file id, row, then typed values (valid rows only). Errors: tenant id, file id, row, column,
+   * value, rule, message.
    */
   processBatch(rows: string[][], firstRow: number): { bronze: string; silver: string; errors: string } {
     const { columns, source, fatal } = this.plan
@@ -155,7 +161,7 @@ export class RowProcessor {
             const message = `'${col.column_name}' ${p.message} (${col.data_type})`
             if (this.storedErrors < maxStored) {
               this.storedErrors++
-              errors += `${this.fileId}\t${rowNo}\t${copyField(col.column_name)}\t${copyField(shown)}\t${p.rule}\t${copyField(message)}\n`
+              errors += `${this.errorPrefix}\t${rowNo}\t${copyField(col.column_name)}\t${copyField(shown)}\t${p.rule}\t${copyField(message)}\n`
             }
             if (this.sample.length < sampleSize) this.sample.push({ row: rowNo, column: col.column_name, value: shown, rule: p.rule, message })
           } else v = p
@@ -178,7 +184,7 @@ export class RowProcessor {
   headerErrorLines(): string {
     let out = ''
     for (const h of this.plan.issues) {
-      out += `${this.fileId}\t0\t${copyField(h.column)}\t${copyField(h.value)}\t${h.rule}\t${copyField(h.message)}\n`
+      out += `${this.errorPrefix}\t0\t${copyField(h.column)}\t${copyField(h.value)}\t${h.rule}\t${copyField(h.message)}\n`
     }
     return out
   }

@@ -1,0 +1,362 @@
+import crypto from 'node:crypto'
+import path from 'node:path'
+import { Readable } from 'node:stream'
+import busboy from 'busboy'
+import { z } from 'zod'
+import type { Db } from '#app/db/db.server.ts'
+import type { Caller } from '#app/features/auth/caller.server.ts'
+import { PG_TYPES, type DataType } from '#app/features/templates/column-types.ts'
+import type { ColumnSpec } from '#app/features/templates/template-schema.ts'
+import { ApiError, badRequest, conflict, notFound } from '#app/http/errors.server.ts'
+import { logError } from '#app/http/log.server.ts'
+import { CsvError, openCsv, type CsvLimits } from './csv.server.ts'
+import { getFileStore } from './file-store.server.ts'
+import { ident, withLoadTx, type LoadTx } from './load-tx.server.ts'
+import { ICEBERG_NAME_RE, normalizeUsage, physicalTable, tableNameFrom, VALIDITY_THRESHOLD } from './model.ts'
+import { planFile, planWithoutTemplate, RowProcessor, TypeInferer, type ErrorReportSummary } from './row-validation.ts'
+
+/**
+ * Upload: multipart files are streamed to the file store as they arrive; then, in one transaction, each file is
+ * streamed back, parsed, validated row by row against the template and bulk-loaded (COPY) into the dataset's
+ * bronze (raw text) and silver (typed, valid rows only) tables, with its per-row error report. Any failure
+ * rolls the transaction back and deletes the stored files: nothing is left behind.
+ */
+
+export const MAX_FILES = 20
+export const MAX_FILE_BYTES = 2 * 1024 ** 3
+
+export interface ReceivedFile {
+  fileName: string
+  key: string
+  size: number
+}
+
+const uploadParams = z.object({
+  dataset_name: z.string('is required').trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
+  usage: z.string('is required').trim().min(1, 'must not be empty'),
+  template_id: z.coerce.number('must be an integer id').int('must be an integer id').positive('must be a positive id').optional(),
+  iceberg_table_name: z.string().trim().optional(),
+})
+
+function safeFileName(name: string | undefined): string {
+  // eslint-disable-next-line no-control-regex
+  const base = path.basename((name ?? '').replace(/\\/g, '/')).replace(/[\u0000-\u001f\u007f/]/g, '').trim()
+  return (base || 'upload.csv').slice(0, 255)
+}
+
+/** Streams the multipart body: `files` parts go to the store, other parts are fields. */
+export async function receiveUpload(request: Request, tenantId: string): Promise<{ fields: Record<string, string>; files: ReceivedFile[] }> {
+  const ct = request.headers.get('content-type') ?? ''
+  if (!/^multipart\/form-data/i.test(ct)) throw badRequest('files', "send the file(s) as multipart/form-data in a part named 'files'")
+  if (!request.body) throw badRequest('files', 'no file was sent')
+  const store = getFileStore()
+  const fields: Record<string, string> = {}
+  const files: (ReceivedFile & { truncated: boolean })[] = []
+  const puts: Promise<unknown>[] = []
+  let tooMany = false
+  let bb: busboy.Busboy
+  try {
+    bb = busboy({ headers: { 'content-type': ct }, limits: { files: MAX_FILES, fileSize: MAX_FILE_BYTES, fields: 50, fieldSize: 64 * 1024, parts: 100 } })
+  } catch {
+    throw badRequest('files', 'the multipart body has no boundary')
+  }
+  const prefix = `tenants/${tenantId}/uploads/${new Date().toISOString().slice(0, 10)}`
+  try {
+    await new Promise<void>((resolve, reject) => {
+      bb.on('field', (name, value) => {
+        fields[name] = value
+      })
+      bb.on('file', (name, stream, info) => {
+        if (name !== 'files' && name !== 'file') {
+          stream.resume()
+          return
+        }
+        const entry = { fileName: safeFileName(info.filename), key: `${prefix}/${crypto.randomUUID()}.csv`, size: 0, truncated: false }
+        files.push(entry)
+        stream.on('limit', () => (entry.truncated = true))
+        puts.push(
+          store.put(entry.key, stream).then(
+            (r) => void (entry.size = r.size),
+            (e) => {
+              stream.resume()
+              throw e
+            },
+          ),
+        )
+      })
+      bb.on('filesLimit', () => (tooMany = true))
+      bb.on('error', reject)
+      bb.on('close', resolve)
+      Readable.fromWeb(request.body as any)
+        .on('error', reject)
+        .pipe(bb)
+    })
+    await Promise.all(puts)
+    if (tooMany) throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `At most ${MAX_FILES} files per upload`)
+    const cut = files.find((f) => f.truncated)
+    if (cut) throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `${cut.fileName}: larger than ${MAX_FILE_BYTES} bytes`)
+  } catch (e) {
+    await Promise.allSettled(puts)
+    await deleteStored(files)
+    if (e instanceof ApiError) throw e
+    throw badRequest('files', 'the multipart body could not be read')
+  }
+  return { fields, files: files.map(({ fileName, key, size }) => ({ fileName, key, size })) }
+}
+
+async function deleteStored(files: { key: string }[]) {
+  const store = getFileStore()
+  await Promise.all(files.map((f) => store.delete(f.key).catch((e) => logError(e, { key: f.key }))))
+}
+
+/** A CSV problem as the 400 the caller sees, naming the file. */
+function csvFailure(e: unknown, fileName: string): unknown {
+  if (e instanceof CsvError) {
+    return new ApiError(400, 'INVALID_DATASET', `${fileName}: ${e.message}`, {
+      file: fileName,
+      rule: e.rule,
+      ...e.details,
+      fields: [{ field: 'files', message: `${fileName}: ${e.message}` }],
+    })
+  }
+  return e
+}
+
+async function* storedBytes(key: string): AsyncGenerator<Uint8Array> {
+  const body = await getFileStore().get(key)
+  yield* body as unknown as AsyncIterable<Uint8Array>
+}
+
+export interface FileOut {
+  dataset_id: number
+  id: number
+  file_name: string
+  created_at: Date
+  modified_at: Date
+  total_fields: number
+  total_records: number
+  error_report: (ErrorReportSummary & { download: string }) | null
+}
+
+export interface UploadResult {
+  dataset_id: number
+  dataset_name: string
+  data_source: string
+  files: FileOut[]
+  /** Only when no template was given: the column types read from the data, for confirmation. */
+  inferred_schema?: ColumnSpec[]
+}
+
+interface DatasetTarget {
+  id: number
+  tenantId: string
+  columns: ColumnSpec[]
+  bronze: string
+  silver: string
+}
+
+/** Infers column types over every row of every file (first file's header defines the columns). */
+async function inferColumns(files: ReceivedFile[], limits?: Partial<CsvLimits>): Promise<ColumnSpec[]> {
+  let columns: ColumnSpec[] | null = null
+  let inferer: TypeInferer | null = null
+  for (const f of files) {
+    try {
+      const csv = await openCsv(storedBytes(f.key), limits)
+      if (!columns) {
+        const validNames = csv.header.filter((h) => Buffer.byteLength(h) <= 63 && !h.toLowerCase().startsWith('_hd_'))
+        if (validNames.length !== csv.header.length) {
+          throw new CsvError('bad_header', 'Column names must be at most 63 bytes and must not start with _hd_')
+        }
+        columns = planWithoutTemplate(csv.header, []).columns
+        inferer = new TypeInferer(csv.header)
+      }
+      const plan = planFile(csv.header, columns)
+      for await (const b of csv.batches) inferer!.observe(b.rows.map((r) => plan.source.map((i) => (i >= 0 ? r[i] : ''))))
+    } catch (e) {
+      throw csvFailure(e, f.fileName)
+    }
+  }
+  const types = inferer!.types()
+  return columns!.map((c, i) => ({ ...c, data_type: types[i] }))
+}
+
+async function createTables(tx: LoadTx, target: DatasetTarget, displayName: string) {
+  const cols = target.columns
+  await tx.asServer()
+  const bronzeCols = cols.map((c) => `${ident(c.column_name)} text`).join(', ')
+  const silverCols = cols.map((c) => `${ident(c.column_name)} ${PG_TYPES[c.data_type as DataType]}`).join(', ')
+  await tx.exec(`
+    create table bronze.${target.bronze} (_hd_file_id bigint not null, _hd_row bigint not null, _hd_valid boolean not null${bronzeCols ? ', ' + bronzeCols : ''});
+    create table silver.${target.silver} (_hd_file_id bigint not null, _hd_row bigint not null${silverCols ? ', ' + silverCols : ''});
+    revoke all on bronze.${target.bronze}, silver.${target.silver} from public;`)
+  await tx.query(
+    `insert into public.dataset_tables (tenant_id, dataset_id, schema_name, table_name, display_name)
+     values ($1, $2, 'bronze', $3, $5), ($1, $2, 'silver', $4, $5)`,
+    [target.tenantId, target.id, target.bronze, target.silver, displayName],
+  )
+  await tx.asCaller()
+}
+
+/** Loads one stored file into the dataset's tables; returns its API record. */
+async function loadFile(tx: LoadTx, target: DatasetTarget, file: ReceivedFile, limits?: Partial<CsvLimits>): Promise<FileOut> {
+  const { rows } = await tx.query<{ id: number }>(
+    `insert into public.dataset_files (tenant_id, dataset_id, file_name, storage_key, size_bytes) values ($1, $2, $3, $4, $5) returning id`,
+    [target.tenantId, target.id, file.fileName, file.key, file.size],
+  )
+  const fileId = rows[0].id
+  let proc: RowProcessor
+  let delimiter: string
+  let header: string[]
+  try {
+    const csv = await openCsv(storedBytes(file.key), limits)
+    delimiter = csv.delimiter
+    header = csv.header
+    proc = new RowProcessor(planFile(csv.header, target.columns), fileId, { tenantId: target.tenantId })
+    const colNames = target.columns.map((c) => ident(c.column_name))
+    const bronzeCols = ['_hd_file_id', '_hd_row', '_hd_valid', ...colNames]
+    const silverCols = ['_hd_file_id', '_hd_row', ...colNames]
+    const errorCols = ['tenant_id', 'file_id', 'row_number', 'column_name', 'value', 'rule', 'message']
+    await tx.asServer()
+    await tx.copy('public.dataset_file_errors', errorCols, proc.headerErrorLines())
+    for await (const batch of csv.batches) {
+      const out = proc.processBatch(batch.rows, batch.firstRow)
+      await tx.copy(`bronze.${target.bronze}`, bronzeCols, out.bronze)
+      await tx.copy(`silver.${target.silver}`, silverCols, out.silver)
+      await tx.copy('public.dataset_file_errors', errorCols, out.errors)
+    }
+    await tx.asCaller()
+  } catch (e) {
+    throw csvFailure(e, file.fileName)
+  }
+  const summary = proc.summary()
+  const report = summary ? { ...summary, download: `/api/v1/files/error_report?file_id=${fileId}` } : null
+  const { rows: out } = await tx.query<FileOut>(
+    `update public.dataset_files
+        set delimiter = $2, header = $3::jsonb, total_records = $4, total_fields = $5, valid_records = $6,
+            invalid_records = $7, error_count = $8, error_report = $9::jsonb
+      where id = $1
+  returning dataset_id, id, file_name, created_at, modified_at, total_fields, total_records, error_report`,
+    [fileId, delimiter, JSON.stringify(header), proc.total, header.length, proc.valid, proc.total - proc.valid, proc.errorCount, report === null ? null : JSON.stringify(report)],
+  )
+  return out[0]
+}
+
+/** Recomputes a dataset's totals and validity from its files (after upload, add and delete). */
+export async function refreshDatasetTotals(tx: { query: LoadTx['query'] }, datasetId: number) {
+  await tx.query(
+    `update public.datasets d
+        set total_records = s.total, valid_records = s.valid, header_ok = s.header_ok,
+            is_valid = s.header_ok and s.total > 0 and s.valid >= $2::float8 * s.total
+       from (select coalesce(sum(f.total_records), 0)::bigint as total, coalesce(sum(f.valid_records), 0)::bigint as valid,
+                    coalesce(bool_and(coalesce(jsonb_array_length(f.error_report -> 'header'), 0) = 0), true) as header_ok
+               from public.dataset_files f where f.dataset_id = $1) s
+      where d.id = $1`,
+    [datasetId, VALIDITY_THRESHOLD],
+  )
+}
+
+async function loadTemplate(tx: LoadTx, templateId: number): Promise<ColumnSpec[]> {
+  const { rows } = await tx.query<{ template_schema: ColumnSpec[] }>(`select template_schema from public.templates where id = $1`, [templateId])
+  if (!rows.length) throw notFound('Template', templateId)
+  if (!rows[0].template_schema.length) throw badRequest('template_id', 'the template has no columns')
+  return rows[0].template_schema
+}
+
+/** POST /api/v1/dataset/upload */
+export async function uploadDataset(
+  db: Db,
+  caller: Caller,
+  request: Request,
+  query: Record<string, unknown>,
+  limits?: Partial<CsvLimits>,
+): Promise<UploadResult> {
+  const { fields, files } = await receiveUpload(request, caller.tenantId)
+  try {
+    if (!files.length) throw badRequest('files', "no file was sent (multipart part 'files')")
+    const merged = { ...fields, ...Object.fromEntries(Object.entries(query).filter(([, v]) => v !== undefined && v !== '')) }
+    const parsed = uploadParams.safeParse(merged)
+    if (!parsed.success) {
+      const i = parsed.error.issues[0]
+      throw badRequest(String(i.path[0] ?? 'query'), i.message)
+    }
+    const p = parsed.data
+    const usage = normalizeUsage(p.usage)
+    if (!usage) throw badRequest('usage', "must be one of p (prediction), t (training), f (forecasting), e (evaluation), o (other)")
+    if (p.iceberg_table_name !== undefined && p.iceberg_table_name !== '' && !ICEBERG_NAME_RE.test(p.iceberg_table_name)) {
+      throw badRequest('iceberg_table_name', 'use lower-case letters, digits and _, starting with a letter, at most 48 characters')
+    }
+    const inferred = p.template_id === undefined ? await inferColumns(files, limits) : undefined
+
+    return await withLoadTx(db, caller.claims, async (tx) => {
+      const columns = inferred ?? (await loadTemplate(tx, p.template_id!))
+      const { rows: clash } = await tx.query<{ dataset_name: string; iceberg_table_name: string }>(
+        `select dataset_name, iceberg_table_name from public.datasets where dataset_name = $1 or iceberg_table_name = $2`,
+        [p.dataset_name, p.iceberg_table_name || null],
+      )
+      if (clash.some((c) => c.dataset_name === p.dataset_name)) throw conflict(`A dataset named '${p.dataset_name}' already exists`, { field: 'dataset_name' })
+      if (clash.length) throw conflict(`The table name '${p.iceberg_table_name}' is already used by another dataset`, { field: 'iceberg_table_name' })
+      let tableName = p.iceberg_table_name || tableNameFrom(p.dataset_name)
+      if (!p.iceberg_table_name) {
+        const { rows: taken } = await tx.query(`select 1 from public.datasets where iceberg_table_name = $1`, [tableName])
+        if (taken.length) tableName = `${tableName.slice(0, 40)}_${crypto.randomBytes(3).toString('hex')}`
+      }
+      const { rows } = await tx.query<{ id: number }>(
+        `insert into public.datasets (tenant_id, dataset_name, usage, template_id, iceberg_table_name, columns, schema_inferred)
+         values ($1, $2, $3, $4, $5, $6::jsonb, $7) returning id`,
+        [caller.tenantId, p.dataset_name, usage, p.template_id ?? null, tableName, JSON.stringify(columns), inferred !== undefined],
+      )
+      const target: DatasetTarget = {
+        id: rows[0].id,
+        tenantId: caller.tenantId,
+        columns,
+        bronze: physicalTable(caller.tenantId, tableName),
+        silver: physicalTable(caller.tenantId, tableName),
+      }
+      await createTables(tx, target, tableName)
+      const out: FileOut[] = []
+      for (const f of files) out.push(await loadFile(tx, target, f, limits))
+      await refreshDatasetTotals(tx, target.id)
+      return {
+        dataset_id: target.id,
+        dataset_name: p.dataset_name,
+        data_source: 'csv',
+        files: out,
+        ...(inferred ? { inferred_schema: inferred } : {}),
+      }
+    })
+  } catch (e) {
+    await deleteStored(files)
+    throw e
+  }
+}
+
+/** POST /api/v1/files/add?dataset_id= */
+export async function addFiles(db: Db, caller: Caller, request: Request, datasetId: number, limits?: Partial<CsvLimits>): Promise<UploadResult> {
+  const { files } = await receiveUpload(request, caller.tenantId)
+  try {
+    if (!files.length) throw badRequest('files', "no file was sent (multipart part 'files')")
+    return await withLoadTx(db, caller.claims, async (tx) => {
+      const { rows } = await tx.query<{ id: number; dataset_name: string; data_source: string; columns: ColumnSpec[] }>(
+        `select d.id, d.dataset_name, d.data_source, d.columns from public.datasets d where d.id = $1 for update`,
+        [datasetId],
+      )
+      if (!rows.length) throw notFound('Dataset', datasetId)
+      const { rows: tables } = await tx.query<{ schema_name: string; table_name: string }>(
+        `select schema_name, table_name from public.dataset_tables where dataset_id = $1`,
+        [datasetId],
+      )
+      const bronze = tables.find((t) => t.schema_name === 'bronze')?.table_name
+      const silver = tables.find((t) => t.schema_name === 'silver')?.table_name
+      if (!bronze || !silver) throw new ApiError(409, 'CONFLICT', 'The dataset has no datalake tables')
+      const target: DatasetTarget = { id: datasetId, tenantId: caller.tenantId, columns: rows[0].columns, bronze, silver }
+      const out: FileOut[] = []
+      for (const f of files) out.push(await loadFile(tx, target, f, limits))
+      await refreshDatasetTotals(tx, datasetId)
+      await tx.query(`update public.datasets set modified_at = now() where id = $1`, [datasetId])
+      return { dataset_id: datasetId, dataset_name: rows[0].dataset_name, data_source: rows[0].data_source, files: out }
+    })
+  } catch (e) {
+    await deleteStored(files)
+    throw e
+  }
+}

@@ -1,0 +1,22 @@
+import { z } from 'zod'
+import { getDb } from '#app/db/index.server.ts'
+import { addFiles } from '#app/features/datasets/upload.server.ts'
+import { api } from '#app/http/api-route.server.ts'
+import { intId } from '#app/http/schemas.ts'
+
+const route = api({
+  POST: {
+    summary: 'Add CSV file(s) to an existing dataset',
+    description: "multipart/form-data with one or more 'files' parts, validated against the dataset's columns.",
+    tags: ['Files'],
+    permission: 'datasets.write',
+    bodyType: 'raw',
+    transaction: false,
+    status: 201,
+    query: z.object({ dataset_id: intId }),
+    handler: async ({ caller, request, query }) => addFiles(await getDb(), caller, request, query.dataset_id),
+  },
+})
+
+export const loader = route.loader
+export const action = route.action
