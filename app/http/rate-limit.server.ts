@@ -18,7 +18,7 @@ function limiter(cls: RateClass): RateLimiterAbstract {
   g.__hotdashLimiters ??= new Map()
   let l = g.__hotdashLimiters.get(cls)
   if (l) return l
-  const opts = { keyPrefix: `hd:rl:${cls}`, ...RATE_CLASSES[cls] }
+  const opts = { keyPrefix: `${process.env.RATE_LIMIT_NAMESPACE ?? 'hd'}:rl:${cls}`, ...RATE_CLASSES[cls] }
   const memory = new RateLimiterMemory(opts)
   const url = process.env.REDIS_URL
   if (url) {

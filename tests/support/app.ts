@@ -74,6 +74,8 @@ export interface TestApp extends TestDatabase {
 export async function setupTestApp(): Promise<TestApp> {
   const database = await createTestDatabase()
   installDb(database.db)
+  // Fresh budgets for this file, also in a shared Redis.
+  process.env.RATE_LIMIT_NAMESPACE = `test-${crypto.randomBytes(6).toString('hex')}`
   resetAllRateLimits()
   const handler = createStaticHandler(buildRoutes())
   const routes = handler.dataRoutes
