@@ -16,8 +16,7 @@ export async function loader({ request }: Route.LoaderArgs) {
 }
 
 export async function action({ request }: Route.ActionArgs) {
-  const { login } = await import('#app/features/auth/login.server.ts')
-  const { sessionCookies } = await import('#app/features/auth/cookies.server.ts')
+  const { startBrowserSession } = await import('#app/features/auth/session.server.ts')
   const { toApiError } = await import('#app/http/api-route.server.ts')
   const form = await request.formData()
   const username = String(form.get('username') ?? '').trim()
@@ -27,9 +26,7 @@ export async function action({ request }: Route.ActionArgs) {
   if (!password) fields.password = 'Enter your password'
   if (Object.keys(fields).length) return data({ message: null, fields, username }, { status: 400 })
   try {
-    const tokens = await login(request, username, password)
-    const headers = new Headers()
-    for (const c of sessionCookies(tokens)) headers.append('Set-Cookie', c)
+    const headers = await startBrowserSession(request, username, password)
     return redirect(safeRedirect(String(form.get('redirectTo') ?? '')), { headers })
   } catch (e) {
     const err = toApiError(e)

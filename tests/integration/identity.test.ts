@@ -306,6 +306,26 @@ describe('conventions', () => {
   })
 })
 
+describe('browser sessions', () => {
+  it('cookie-authenticated mutations need the CSRF token; bearer requests do not', async () => {
+    const { csrfToken } = await import('#app/features/auth/csrf.server.ts')
+    const cookie = { cookie: `hd_at=${a.admin.tokens.access_token}` }
+    expect((await app.fetch('/api/v1/rbac/roles/', { headers: cookie })).status).toBe(200)
+    const without = await json(app.fetch('/api/v1/rbac/roles/', { method: 'POST', headers: cookie, json: { name: 'csrf_a', tenant_id: a.id } }))
+    expect(without.status).toBe(403)
+    expect(without.body.error.message).toMatch(/CSRF/)
+    const wrong = await app.fetch('/api/v1/rbac/roles/', { method: 'POST', headers: { ...cookie, 'x-csrf-token': 'x'.repeat(43) }, json: { name: 'csrf_b', tenant_id: a.id } })
+    expect(wrong.status).toBe(403)
+    const sessionId = JSON.parse(Buffer.from(a.admin.tokens.access_token.split('.')[1], 'base64url').toString()).session_id
+    const token = csrfToken({ sessionId, userId: a.admin.userId })
+    const ok = await app.fetch('/api/v1/rbac/roles/', { method: 'POST', headers: { ...cookie, 'x-csrf-token': token }, json: { name: 'csrf_c', tenant_id: a.id } })
+    expect(ok.status).toBe(201)
+    // Another session's token does not pass.
+    const other = csrfToken({ sessionId: crypto.randomUUID(), userId: a.admin.userId })
+    expect((await app.fetch('/api/v1/rbac/roles/', { method: 'POST', headers: { ...cookie, 'x-csrf-token': other }, json: { name: 'csrf_d', tenant_id: a.id } })).status).toBe(403)
+  })
+})
+
 describe('row-level security in SQL, as role authenticated', () => {
   const claimsOf = (t: TestTenant, u = t.admin) => ({ sub: u.userId, role: 'authenticated' as const, app_metadata: { tenant_id: t.id } })
 

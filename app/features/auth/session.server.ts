@@ -9,6 +9,15 @@ import { getAuthProvider } from './provider.server.ts'
 export async function getSessionCaller(request: Request): Promise<{ caller: Caller | null; headers: Headers }> {
   const headers = new Headers()
   const db = await getDb()
+  if (getAuthProvider().name === 'supabase') {
+    const { supabaseAccessToken } = await import('./supabase-session.server.ts')
+    const token = await supabaseAccessToken(request, headers)
+    if (!token) return { caller: null, headers }
+    const bearer = new Request(request.url, { headers: { authorization: `Bearer ${token}` } })
+    const caller = await authenticateRequest(bearer, db).catch(() => null)
+    // The browser session still travels in cookies, so CSRF rules apply to it.
+    return { caller: caller && { ...caller, via: 'cookie' }, headers }
+  }
   const { accessToken, refreshToken } = readSessionCookies(request)
   const cookieOnly = new Request(request.url, { headers: { cookie: request.headers.get('cookie') ?? '' } })
   if (accessToken) {
@@ -43,4 +52,38 @@ export async function requireCaller(request: Request, permission?: string) {
     })
   }
   return { caller, headers }
+}
+
+/** Starts a browser session after a password login: Supabase's cookies (via @supabase/ssr) or ours. */
+export async function startBrowserSession(request: Request, username: string, password: string): Promise<Headers> {
+  const headers = new Headers()
+  const { login } = await import('./login.server.ts')
+  if (getAuthProvider().name === 'supabase') {
+    const { supabaseSignIn } = await import('./supabase-session.server.ts')
+    // The brute-force guard and the username → email lookup still run through login().
+    await login(request, username, password)
+    const { rows } = await (await getDb()).query<{ email: string }>(
+      `select email from public.profiles where username = $1 or lower(email) = lower($1)`,
+      [username],
+    )
+    await supabaseSignIn(request, headers, rows[0].email, password)
+    return headers
+  }
+  const tokens = await login(request, username, password)
+  for (const c of sessionCookies(tokens)) headers.append('Set-Cookie', c)
+  return headers
+}
+
+/** Ends the browser session server-side and clears its cookies. */
+export async function endBrowserSession(request: Request): Promise<Headers> {
+  const headers = new Headers()
+  if (getAuthProvider().name === 'supabase') {
+    const { supabaseSignOut } = await import('./supabase-session.server.ts')
+    await supabaseSignOut(request, headers).catch(() => {})
+    return headers
+  }
+  const { refreshToken } = readSessionCookies(request)
+  if (refreshToken) await getAuthProvider().signOut(await getDb(), refreshToken).catch(() => {})
+  for (const c of clearSessionCookies()) headers.append('Set-Cookie', c)
+  return headers
 }
