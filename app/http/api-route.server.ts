@@ -110,7 +110,8 @@ async function handle(def: ApiDefinition<any, any, any, any>, { request, params 
   let cacheHit = false
   try {
     const db = await getDb()
-    caller = await authenticateRequest(request, db)
+    // Public routes (login, health) ignore credentials that do not verify instead of refusing the request.
+    caller = def.auth === 'none' ? await authenticateRequest(request, db).catch(() => null) : await authenticateRequest(request, db)
     if (def.auth !== 'none') {
       if (!caller) throw authRequired()
       if (caller.via === 'cookie' && !['GET', 'HEAD'].includes(request.method)) await verifyCsrf(request, caller)
