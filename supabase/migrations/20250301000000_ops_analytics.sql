@@ -564,8 +564,10 @@ $$;
   Each recent hour is compared with its seasonal baseline: the same hour of the week in the previous 6 weeks (only
   weeks after the tenant's first order; at least 3 needed), summarised by the median and the MAD. The robust z-score
   is z = (x - median) / scale with scale = 1.4826 * MAD, floored so that a perfectly regular baseline does not turn a
-  tiny difference into a huge z: orders sqrt(median) (Poisson noise) and at least 1; revenue 10 % of the median and at
-  least 1; fulfillment rate 2 percentage points. Flagged when |z| >= 3.5 (Iglewicz–Hoaglin), severity by |z|:
+  tiny difference into a huge z: orders sqrt(median) (Poisson noise) and at least 1; revenue the larger of 10 % of the
+  median and 1.6 * the tenant's average order value over the last 4 weeks * sqrt(max(median orders, 2)) (revenue is a
+  compound-Poisson sum with heavy-tailed baskets: one big basket in a quiet hour is not an anomaly); fulfillment rate the binomial noise of the hour's orders around a 90 % rate (100 * sqrt(0.09 / n),
+  since baselines weeks old are fully fulfilled while a slow order or two is normal) and at least 2 points. Flagged when |z| >= 3.5 (Iglewicz–Hoaglin), severity by |z|:
   medium < 5 <= high < 8 <= critical. A quiet night hour is judged against quiet night hours, so it does not fire.
   - low_order_volume: orders z <= -3.5; revenue_drop / revenue_spike: revenue z <= -3.5 / >= 3.5;
   - fulfillment_rate_drop: rate z <= -3.5, judged only on hours whose orders have had 6 h to be fulfilled
@@ -589,6 +591,8 @@ declare
   v_avg_orders numeric;
   v_avg_revenue numeric;
   v_avg_fulfillment numeric;
+  v_z numeric := 3.5; -- flag threshold on |robust z|
+  v_aov numeric;
 begin
   select min(c.hour_start) into v_first from analytics_private.hourly_commerce c where c.tenant_id = v_tenant and c.total_orders > 0;
   if v_first is null then
@@ -599,6 +603,10 @@ begin
     into v_avg_orders, v_avg_revenue, v_avg_fulfillment
   from analytics_private.hourly_commerce c
   where c.tenant_id = v_tenant and c.hour_start >= v_end - interval '24 hours' and c.hour_start < v_end;
+
+  select coalesce(sum(c.total_revenue) / nullif(sum(c.total_orders), 0), 0) into v_aov
+  from analytics_private.hourly_commerce c
+  where c.tenant_id = v_tenant and c.hour_start >= v_end - interval '28 days' and c.hour_start < v_end;
 
   return query
   with recent as (
@@ -635,27 +643,29 @@ begin
            d.mo::numeric as mo, d.mr::numeric as mr, d.mf::numeric as mf,
            d.mad_o::numeric as mad_o, d.mad_r::numeric as mad_r, d.mad_f::numeric as mad_f,
            (o.o - d.mo::numeric) / greatest(1.4826 * d.mad_o::numeric, sqrt(greatest(d.mo::numeric, 1))) as z_o,
-           (o.rev - d.mr::numeric) / greatest(1.4826 * d.mad_r::numeric, 0.1 * d.mr::numeric, 1) as z_r,
-           (o.rate - d.mf::numeric) / greatest(1.4826 * coalesce(d.mad_f::numeric, 0), 2.0) as z_f
+           (o.rev - d.mr::numeric) / greatest(1.4826 * d.mad_r::numeric, 0.1 * d.mr::numeric,
+             1.6 * v_aov * sqrt(greatest(d.mo::numeric, 2)), 1) as z_r,
+           (o.rate - d.mf::numeric) / greatest(1.4826 * coalesce(d.mad_f::numeric, 0), 100 * sqrt(0.09 / greatest(o.o, 1)), 2.0) as z_f
     from obs o join mad d on d.h = o.h
     where d.n >= 3
   ), flagged as (
     select s.*, 'low_order_volume'::text as kind, 'orders'::text as m, s.o as x, s.mo as e, s.mad_o as md, s.z_o as z
-    from scored s where s.h >= v_end - interval '24 hours' and s.z_o <= -3.5
+    from scored s where s.h >= v_end - interval '24 hours' and s.z_o <= -v_z
     union all
     select s.*, 'revenue_drop', 'revenue', s.rev, s.mr, s.mad_r, s.z_r
-    from scored s where s.h >= v_end - interval '24 hours' and s.z_r <= -3.5
+    from scored s where s.h >= v_end - interval '24 hours' and s.z_r <= -v_z
     union all
     select s.*, 'revenue_spike', 'revenue', s.rev, s.mr, s.mad_r, s.z_r
-    from scored s where s.h >= v_end - interval '24 hours' and s.z_r >= 3.5
+    from scored s where s.h >= v_end - interval '24 hours' and s.z_r >= v_z
     union all
     select s.*, 'fulfillment_rate_drop', 'fulfillment_rate_pct', s.rate, s.mf, s.mad_f, s.z_f
     from scored s
-    where s.h < v_end - interval '6 hours' and s.o >= 5 and s.nf >= 3 and s.z_f <= -3.5
+    where s.h < v_end - interval '6 hours' and s.o >= 5 and s.nf >= 3 and s.z_f <= -v_z
   )
   select fl.h, fl.kind,
          round(100.0 * abs(fl.x - fl.e) / nullif(fl.e, 0), 1),
-         case when abs(fl.z) >= 8 then 'critical' when abs(fl.z) >= 5 then 'high' else 'medium' end,
+         case when abs(fl.z) >= 8 or abs(fl.x - fl.e) >= 0.8 * abs(fl.e) then 'critical'
+              when abs(fl.z) >= 5 or abs(fl.x - fl.e) >= 0.5 * abs(fl.e) then 'high' else 'medium' end,
          fl.o::int, round(v_avg_orders, 1), round(fl.rev, 2), round(v_avg_revenue, 2), round(fl.rate, 1),
          round(v_avg_fulfillment, 1), fl.m, round(fl.x, 2), round(fl.e, 2), round(fl.md, 2), round(fl.z, 2), fl.n
   from flagged fl
