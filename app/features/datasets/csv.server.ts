@@ -50,6 +50,7 @@ async function* decodeUtf8(source: AsyncIterable<Uint8Array | string>): AsyncGen
   let first = true
   try {
     for await (const chunk of source) {
+      if (typeof chunk !== 'string' && chunk.indexOf(0) !== -1) throw new CsvError('binary', 'The file is binary, not CSV text (it contains NUL bytes)')
       let text = typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true })
       if (first && text.length) {
         if (text.charCodeAt(0) === 0xfeff) text = text.slice(1)

@@ -1,0 +1,19 @@
+import { z } from 'zod'
+import { getDb } from '#app/db/index.server.ts'
+import { deleteDataset } from '#app/features/datasets/datasets.server.ts'
+import { api } from '#app/http/api-route.server.ts'
+import { intId } from '#app/http/schemas.ts'
+
+const route = api({
+  DELETE: {
+    summary: 'Delete a dataset with its files, error reports, statistics and datalake tables',
+    tags: ['Datasets'],
+    permission: 'datasets.write',
+    transaction: false,
+    params: z.object({ dataset_id: intId }),
+    handler: async ({ caller, params }) => deleteDataset(await getDb(), caller, params.dataset_id),
+  },
+})
+
+export const loader = route.loader
+export const action = route.action
