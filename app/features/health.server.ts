@@ -1,11 +1,10 @@
-import { getDb } from '#app/db/index.server.ts'
+import type { Db } from '#app/db/db.server.ts'
 import { ApiError } from '#app/http/errors.server.ts'
 
 /** The service answers and its database runs a query. */
-export async function checkHealth() {
+export async function checkHealth(db: Db) {
   const started = performance.now()
   try {
-    const db = await getDb()
     const { rows } = await db.query<{ migrations: number }>(
       `select count(*)::int as migrations from supabase_migrations.schema_migrations`,
     )

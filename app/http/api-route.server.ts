@@ -128,7 +128,8 @@ async function handle(def: ApiDefinition<any, any, any, any>, { request, params 
     const run = (sql: Sql) =>
       def.handler({ request, requestId, db: sql, caller: caller!, query, body, params: routeParams, headers })
     let result: unknown
-    if (def.auth === 'none' && !caller) result = await run(db)
+    // Public routes work as the system (login, health); they never hold a caller transaction.
+    if (def.auth === 'none') result = await run(db)
     else if (def.transaction === false) result = await run(callerScoped(db, caller!))
     else result = await asCaller(db, caller!.claims, run)
 

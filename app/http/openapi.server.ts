@@ -10,11 +10,11 @@ export function pathOf(file: string) {
   return (
     '/' +
     name
+      .replaceAll('[.]', '\u0000')
       .split('.')
-      .map((seg) => seg.replace(/^\[(.*)\]$/, '$1').replace(/^\$(.+)$/, '{$1}'))
+      .map((seg) => seg.replace(/^\$(.+)$/, '{$1}'))
       .join('/')
-      .replace(/\/\[\.\]/g, '.')
-      .replace(/\[\.\]/g, '.')
+      .replaceAll('\u0000', '.')
   )
 }
 
