@@ -205,9 +205,10 @@ begin
   for t in select jsonb_object_keys(perms) loop
     execute format('create trigger %I before update on public.%I for each row execute function app.protect_tenant_id()', t || '_tenant_fixed', t);
     execute format('alter table public.%I enable row level security', t);
+    -- writers read too: an upsert reads the row it conflicts with, and ingest resolves references by external id
     execute format($f$create policy %I on public.%I for select to authenticated
-      using (tenant_id = (select app.tenant_id()) and (select app.has_permission(%L)))$f$,
-      'Members with ' || (perms -> t ->> 0) || ' can read their tenant''s ' || replace(t, '_', ' '), t, perms -> t ->> 0);
+      using (tenant_id = (select app.tenant_id()) and ((select app.has_permission(%L)) or (select app.has_permission(%L))))$f$,
+      'Members with ' || (perms -> t ->> 0) || ' can read their tenant''s ' || replace(t, '_', ' '), t, perms -> t ->> 0, perms -> t ->> 1);
     execute format($f$create policy %I on public.%I for insert to authenticated
       with check (tenant_id = (select app.tenant_id()) and (select app.has_permission(%L)))$f$,
       'Members with ' || (perms -> t ->> 1) || ' can add their tenant''s ' || replace(t, '_', ' '), t, perms -> t ->> 1);

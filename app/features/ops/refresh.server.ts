@@ -1,0 +1,27 @@
+import type { Db } from '#app/db/db.server.ts'
+import { getDb } from '#app/db/index.server.ts'
+import { defineSchedule } from '#app/jobs/jobs.server.ts'
+
+/*
+  The analytics views are refreshed CONCURRENTLY (readers are never blocked) every 5 minutes by a schedule, and a
+  few seconds after an ingest or a queue decision (debounced: a burst of writes costs one refresh).
+*/
+
+export async function refreshOpsViews(db: Db): Promise<Date> {
+  const { rows } = await db.query<{ at: Date }>(`select analytics.refresh_views() as at`)
+  return rows[0].at
+}
+
+const g = globalThis as { __hotdashOpsRefresh?: ReturnType<typeof setTimeout> | null; __hotdashOpsRefreshing?: Promise<unknown> }
+
+/** Asks for a refresh soon; calls within `delayMs` of each other share one. */
+export function requestOpsRefresh(delayMs = 3000) {
+  if (g.__hotdashOpsRefresh) return
+  g.__hotdashOpsRefresh = setTimeout(() => {
+    g.__hotdashOpsRefresh = null
+    g.__hotdashOpsRefreshing = (async () => refreshOpsViews(await getDb()))().catch((e: Error) => console.warn('[ops] view refresh failed:', e.message))
+  }, delayMs)
+  g.__hotdashOpsRefresh.unref?.()
+}
+
+defineSchedule('ops.refresh-views', '*/5 * * * *', async () => ({ refreshed_at: await refreshOpsViews(await getDb()) }))

@@ -1,0 +1,16 @@
+import { api } from '#app/http/api-route.server.ts'
+import { getActiveAnomalies } from '#app/features/ops/dashboard.server.ts'
+
+const route = api({
+  GET: {
+    summary: 'Active anomalies against the seasonal baseline, most severe first ([] when none)',
+    tags: ['Operations analytics'],
+    permission: 'analytics.read',
+    rateLimit: 'dashboard',
+    cache: { maxAge: 300, staleWhileRevalidate: 60 },
+    handler: ({ db }) => getActiveAnomalies(db),
+  },
+})
+
+export const loader = route.loader
+export const action = route.action
