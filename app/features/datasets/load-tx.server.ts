@@ -11,7 +11,7 @@ export interface LoadTx extends Sql {
   asCaller(): Promise<void>
   asServer(): Promise<void>
   /** Bulk-loads COPY text (tab-separated, \N for NULL) into `table (columns)`; both already quoted. */
-  copy(table: string, columns: string[], text: string): Promise<void>
+  copy(table: string, columns: string[], text: string | Buffer[]): Promise<void>
 }
 
 export async function withLoadTx<T>(db: Db, claims: Claims, fn: (tx: LoadTx) => Promise<T>): Promise<T> {
@@ -23,12 +23,16 @@ export async function withLoadTx<T>(db: Db, claims: Claims, fn: (tx: LoadTx) => 
         return { rows: r as any, rowCount: r.count ?? r.length }
       }
       const tx = makeTx(query, (s) => t.unsafe(s).simple().then(() => {}), claims, async (table, columns, text) => {
-        if (!text) return
+        if (!text.length) return
         const stream = await t.unsafe(`copy ${table} (${columns.join(', ')}) from stdin`).writable()
         await new Promise<void>((resolve, reject) => {
           stream.on('error', reject)
           stream.on('finish', resolve)
-          stream.end(text)
+          if (typeof text === 'string') stream.end(text)
+          else {
+            for (const b of text) stream.write(b)
+            stream.end()
+          }
         })
       })
       await tx.asCaller()
@@ -42,8 +46,8 @@ export async function withLoadTx<T>(db: Db, claims: Claims, fn: (tx: LoadTx) => 
       return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length }
     }
     const tx = makeTx(query, (s) => t.exec(s).then(() => {}), claims, async (table, columns, text) => {
-      if (!text) return
-      await t.query(`copy ${table} (${columns.join(', ')}) from '/dev/blob'`, [], { blob: new Blob([text]) })
+      if (!text.length) return
+      await t.query(`copy ${table} (${columns.join(', ')}) from '/dev/blob'`, [], { blob: new Blob(typeof text === 'string' ? [text] : (text as BlobPart[])) })
     })
     await tx.asCaller()
     return fn(tx)
@@ -66,3 +70,68 @@ function makeTx(query: Sql['query'], exec: (s: string) => Promise<void>, claims:
 
 /** A Postgres identifier, double-quoted. Names reaching here are validated, this only quotes. */
 export const ident = (name: string) => `"${name.replace(/"/g, '""')}"`
+
+/**
+ * Runs COPYs one after another on the transaction's connection while the caller keeps parsing: Postgres
+ * loads batch k while JavaScript validates batch k+1 (two cores busy instead of one). The caller waits only
+ * when more than `maxPendingBytes` are queued, so memory stays bounded.
+ */
+export class CopyQueue {
+  private tail: Promise<void> = Promise.resolve()
+  private pendingBytes = 0
+  private failure: unknown = null
+  constructor(
+    private readonly tx: LoadTx,
+    private readonly maxPendingBytes = 16 * 1024 * 1024,
+  ) {}
+  async push(table: string, columns: string[], chunks: Buffer[], bytes: number) {
+    if (this.failure) throw this.failure
+    this.pendingBytes += bytes
+    this.tail = this.tail.then(async () => {
+      try {
+        if (!this.failure) await this.tx.copy(table, columns, chunks)
+      } catch (e) {
+        this.failure ??= e
+      } finally {
+        this.pendingBytes -= bytes
+      }
+    })
+    if (this.pendingBytes > this.maxPendingBytes) await this.tail
+    if (this.failure) throw this.failure
+  }
+  /** Waits for every queued COPY; throws the first failure. */
+  async drain() {
+    await this.tail
+    if (this.failure) throw this.failure
+  }
+}
+
+/**
+ * COPY text gathered as Buffers (off the JS heap, so the garbage collector does not scan megabytes of
+ * strings) and queued as one COPY per ~4 MiB.
+ */
+export class CopyBuffer {
+  private chunks: Buffer[] = []
+  private size = 0
+  constructor(
+    private readonly queue: CopyQueue,
+    private readonly table: string,
+    private readonly columns: string[],
+    private readonly flushBytes = 4 * 1024 * 1024,
+  ) {}
+  async add(text: string) {
+    if (!text) return
+    const b = Buffer.from(text, 'utf8')
+    this.chunks.push(b)
+    this.size += b.length
+    if (this.size >= this.flushBytes) await this.flush()
+  }
+  async flush() {
+    if (!this.chunks.length) return
+    const chunks = this.chunks
+    const size = this.size
+    this.chunks = []
+    this.size = 0
+    await this.queue.push(this.table, this.columns, chunks, size)
+  }
+}

@@ -1,4 +1,4 @@
-import { isEmptyCell, isInvalid, parseCell, type DataType } from '#app/features/templates/column-types.ts'
+import { cellParser, emptyCell, isInvalid, parseCell, type DataType, type Invalid } from '#app/features/templates/column-types.ts'
 import type { ColumnSpec } from '#app/features/templates/template-schema.ts'
 
 /**
@@ -130,54 +130,65 @@ export class RowProcessor {
   processBatch(rows: string[][], firstRow: number): { bronze: string; silver: string; errors: string } {
     const { columns, source, fatal } = this.plan
     const n = columns.length
+    const parsers = (this.parsers ??= columns.map((c) => cellParser(c.data_type)))
+    const defaults = (this.defaults ??= columns.map((c) => (c.default_value === null ? null : (parseCell(c.data_type, c.default_value) as string))))
+    const types = columns.map((c) => c.data_type)
+    // Typed values of these types never contain a tab, newline or backslash: no escaping needed.
+    const plain = columns.map((c) => c.data_type !== 'String')
     let bronze = ''
     let silver = ''
     let errors = ''
-    const typed: (string | null)[] = new Array(n)
-    const maxStored = this.opts.maxStoredErrors ?? 1_000_000
-    const sampleSize = this.opts.sampleSize ?? 100
+    const prefix = `${this.fileId}\t`
     for (let r = 0; r < rows.length; r++) {
       const row = rows[r]
       const rowNo = firstRow + r
       let ok = !fatal
       let rawLine = ''
+      let typedLine = ''
       for (let k = 0; k < n; k++) {
-        const col = columns[k]
         const idx = source[k]
         const raw = idx >= 0 ? row[idx] : null
-        rawLine += '\t' + copyField(raw)
         let v: string | null
-        if (raw === null || isEmptyCell(col.data_type, raw)) {
-          v = col.default_value === null ? null : (parseCell(col.data_type, col.default_value) as string)
+        if (raw === null) {
+          rawLine += '\t\\N'
+          v = defaults[k]
         } else {
-          const p = parseCell(col.data_type, raw)
-          if (isInvalid(p)) {
-            ok = false
-            v = null
-            this.errorCount++
-            this.byRule[p.rule] = (this.byRule[p.rule] ?? 0) + 1
-            this.byColumn[col.column_name] = (this.byColumn[col.column_name] ?? 0) + 1
-            const shown = raw.length > MAX_REPORTED_VALUE ? raw.slice(0, MAX_REPORTED_VALUE) + '…' : raw
-            const message = `'${col.column_name}' ${p.message} (${col.data_type})`
-            if (this.storedErrors < maxStored) {
-              this.storedErrors++
-              errors += `${this.errorPrefix}\t${rowNo}\t${copyField(col.column_name)}\t${copyField(shown)}\t${p.rule}\t${copyField(message)}\n`
-            }
-            if (this.sample.length < sampleSize) this.sample.push({ row: rowNo, column: col.column_name, value: shown, rule: p.rule, message })
-          } else v = p
+          rawLine += ESC.test(raw) ? '\t' + raw.replace(ESC_ALL, escChar) : '\t' + raw
+          if (emptyCell(types[k], raw)) v = defaults[k]
+          else {
+            const p = parsers[k](raw)
+            if (typeof p !== 'string') {
+              ok = false
+              v = null
+              errors += this.recordError(rowNo, columns[k], raw, p)
+            } else v = p
+          }
         }
-        typed[k] = v
+        if (ok) typedLine += v === null ? '\t\\N' : plain[k] ? '\t' + v : '\t' + copyField(v)
       }
       this.total++
-      bronze += `${this.fileId}\t${rowNo}\t${ok ? 't' : 'f'}${rawLine}\n`
+      bronze += prefix + rowNo + (ok ? '\tt' : '\tf') + rawLine + '\n'
       if (ok) {
         this.valid++
-        let line = `${this.fileId}\t${rowNo}`
-        for (let k = 0; k < n; k++) line += '\t' + copyField(typed[k])
-        silver += line + '\n'
+        silver += prefix + rowNo + typedLine + '\n'
       }
     }
     return { bronze, silver, errors }
+  }
+
+  private parsers?: ((raw: string) => string | Invalid)[]
+  private defaults?: (string | null)[]
+
+  private recordError(rowNo: number, col: ColumnSpec, raw: string, p: Invalid): string {
+    this.errorCount++
+    this.byRule[p.rule] = (this.byRule[p.rule] ?? 0) + 1
+    this.byColumn[col.column_name] = (this.byColumn[col.column_name] ?? 0) + 1
+    const shown = raw.length > MAX_REPORTED_VALUE ? raw.slice(0, MAX_REPORTED_VALUE) + '…' : raw
+    const message = `'${col.column_name}' ${p.message} (${col.data_type})`
+    if (this.sample.length < (this.opts.sampleSize ?? 100)) this.sample.push({ row: rowNo, column: col.column_name, value: shown, rule: p.rule, message })
+    if (this.storedErrors >= (this.opts.maxStoredErrors ?? 1_000_000)) return ''
+    this.storedErrors++
+    return `${this.errorPrefix}\t${rowNo}\t${copyField(col.column_name)}\t${copyField(shown)}\t${p.rule}\t${copyField(message)}\n`
   }
 
   /** Header issues as error-report lines (row 0). */

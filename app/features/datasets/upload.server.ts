@@ -11,7 +11,7 @@ import { ApiError, badRequest, conflict, notFound } from '#app/http/errors.serve
 import { logError } from '#app/http/log.server.ts'
 import { CsvError, openCsv, type CsvLimits } from './csv.server.ts'
 import { getFileStore } from './file-store.server.ts'
-import { ident, withLoadTx, type LoadTx } from './load-tx.server.ts'
+import { CopyBuffer, CopyQueue, ident, withLoadTx, type LoadTx } from './load-tx.server.ts'
 import { ICEBERG_NAME_RE, normalizeUsage, physicalTable, tableNameFrom, VALIDITY_THRESHOLD } from './model.ts'
 import { planFile, planWithoutTemplate, RowProcessor, TypeInferer, type ErrorReportSummary } from './row-validation.ts'
 
@@ -208,7 +208,7 @@ async function loadFile(tx: LoadTx, target: DatasetTarget, file: ReceivedFile, l
   let delimiter: string
   let header: string[]
   try {
-    const csv = await openCsv(storedBytes(file.key), limits)
+    const csv = await openCsv(storedBytes(file.key), { batchRows: 500, ...limits })
     delimiter = csv.delimiter
     header = csv.header
     proc = new RowProcessor(planFile(csv.header, target.columns), fileId, { tenantId: target.tenantId })
@@ -217,13 +217,21 @@ async function loadFile(tx: LoadTx, target: DatasetTarget, file: ReceivedFile, l
     const silverCols = ['_hd_file_id', '_hd_row', ...colNames]
     const errorCols = ['tenant_id', 'file_id', 'row_number', 'column_name', 'value', 'rule', 'message']
     await tx.asServer()
-    await tx.copy('public.dataset_file_errors', errorCols, proc.headerErrorLines())
+    const queue = new CopyQueue(tx)
+    const bronze = new CopyBuffer(queue, `bronze.${target.bronze}`, bronzeCols)
+    const silver = new CopyBuffer(queue, `silver.${target.silver}`, silverCols)
+    const errors = new CopyBuffer(queue, 'public.dataset_file_errors', errorCols)
+    await errors.add(proc.headerErrorLines())
     for await (const batch of csv.batches) {
       const out = proc.processBatch(batch.rows, batch.firstRow)
-      await tx.copy(`bronze.${target.bronze}`, bronzeCols, out.bronze)
-      await tx.copy(`silver.${target.silver}`, silverCols, out.silver)
-      await tx.copy('public.dataset_file_errors', errorCols, out.errors)
+      await bronze.add(out.bronze)
+      await silver.add(out.silver)
+      await errors.add(out.errors)
     }
+    await bronze.flush()
+    await silver.flush()
+    await errors.flush()
+    await queue.drain()
     await tx.asCaller()
   } catch (e) {
     throw csvFailure(e, file.fileName)
@@ -262,6 +270,11 @@ async function loadTemplate(tx: LoadTx, templateId: number): Promise<ColumnSpec[
   return rows[0].template_schema
 }
 
+// HD_UPLOAD_TIMING=1 prints the phases of each upload (used by bench/datasets.ts).
+const timing = (phase: string, t0: number) => {
+  if (process.env.HD_UPLOAD_TIMING) console.log(`[upload] ${phase} after ${Math.round(performance.now() - t0)} ms`)
+}
+
 /** POST /api/v1/dataset/upload */
 export async function uploadDataset(
   db: Db,
@@ -270,7 +283,9 @@ export async function uploadDataset(
   query: Record<string, unknown>,
   limits?: Partial<CsvLimits>,
 ): Promise<UploadResult> {
+  const t0 = performance.now()
   const { fields, files } = await receiveUpload(request, caller.tenantId)
+  timing('received', t0)
   try {
     if (!files.length) throw badRequest('files', "no file was sent (multipart part 'files')")
     const merged = { ...fields, ...Object.fromEntries(Object.entries(query).filter(([, v]) => v !== undefined && v !== '')) }
@@ -315,6 +330,7 @@ export async function uploadDataset(
       await createTables(tx, target, tableName)
       const out: FileOut[] = []
       for (const f of files) out.push(await loadFile(tx, target, f, limits))
+      timing('loaded', t0)
       await refreshDatasetTotals(tx, target.id)
       return {
         dataset_id: target.id,

@@ -100,3 +100,97 @@ export function parseCell(type: DataType, raw: string): string | Invalid {
 export function isEmptyCell(type: DataType, raw: string): boolean {
   return raw === '' || (type !== 'String' && raw.trim() === '')
 }
+
+const isDigit = (c: number) => c >= 48 && c <= 57
+const isSpace = (c: number) => c === 32 || c === 9
+
+function digitsAt(s: string, from: number, to: number): number {
+  let n = 0
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i)
+    if (!isDigit(c)) return -1
+    n = n * 10 + (c - 48)
+  }
+  return n
+}
+
+/**
+ * The same check as parseCell for one type, with fast paths for the common spellings (ingest runs it on
+ * every cell). Anything off the fast path goes through parseCell, so the result is always identical.
+ */
+export function cellParser(type: DataType): (raw: string) => string | Invalid {
+  switch (type) {
+    case 'String':
+      return (raw) => raw
+    case 'Integer':
+      return (raw) => {
+        const len = raw.length
+        if (len > 0 && len <= 18) {
+          let i = raw.charCodeAt(0) === 45 || raw.charCodeAt(0) === 43 ? 1 : 0
+          if (i < len) {
+            for (; i < len; i++) if (!isDigit(raw.charCodeAt(i))) break
+            if (i === len) return raw
+          }
+        }
+        return parseCell('Integer', raw)
+      }
+    case 'Float':
+      return (raw) => {
+        const len = raw.length
+        if (len > 0 && len <= 24) {
+          let i = raw.charCodeAt(0) === 45 || raw.charCodeAt(0) === 43 ? 1 : 0
+          let digits = 0
+          let dot = false
+          for (; i < len; i++) {
+            const c = raw.charCodeAt(i)
+            if (isDigit(c)) digits++
+            else if (c === 46 && !dot) dot = true
+            else break
+          }
+          if (i === len && digits > 0) return raw
+        }
+        return parseCell('Float', raw)
+      }
+    case 'Boolean':
+      return (raw) => {
+        switch (raw) {
+          case 'true': case 'TRUE': case 'True': case 't': case '1': case 'yes': case 'Yes': case 'y':
+            return 'true'
+          case 'false': case 'FALSE': case 'False': case 'f': case '0': case 'no': case 'No': case 'n':
+            return 'false'
+        }
+        return parseCell('Boolean', raw)
+      }
+    case 'Date':
+      return (raw) => {
+        if (raw.length === 10 && raw.charCodeAt(4) === 45 && raw.charCodeAt(7) === 45) {
+          const y = digitsAt(raw, 0, 4)
+          const m = digitsAt(raw, 5, 7)
+          const d = digitsAt(raw, 8, 10)
+          if (y >= 0 && m >= 0 && d >= 0 && validDate(y, m, d)) return raw
+        }
+        return parseCell('Date', raw)
+      }
+    case 'DateTime':
+      return (raw) => {
+        // 2025-08-09T16:23:00Z exactly: Postgres reads it as is.
+        if (raw.length === 20 && raw.charCodeAt(19) === 90 && raw.charCodeAt(10) === 84 && raw.charCodeAt(4) === 45 && raw.charCodeAt(7) === 45 && raw.charCodeAt(13) === 58 && raw.charCodeAt(16) === 58) {
+          const y = digitsAt(raw, 0, 4)
+          const mo = digitsAt(raw, 5, 7)
+          const d = digitsAt(raw, 8, 10)
+          const h = digitsAt(raw, 11, 13)
+          const mi = digitsAt(raw, 14, 16)
+          const s = digitsAt(raw, 17, 19)
+          if (y >= 0 && mo >= 0 && d >= 0 && h >= 0 && h <= 23 && mi >= 0 && mi <= 59 && s >= 0 && s <= 59 && validDate(y, mo, d)) return raw
+        }
+        return parseCell('DateTime', raw)
+      }
+  }
+}
+
+/** isEmptyCell without allocating for the common case. */
+export function emptyCell(type: DataType, raw: string): boolean {
+  if (raw.length === 0) return true
+  if (type === 'String') return false
+  return isSpace(raw.charCodeAt(0)) && raw.trim() === ''
+}

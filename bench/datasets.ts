@@ -1,0 +1,155 @@
+/**
+ * Dataset upload benchmark: `npm run bench:datasets [-- --rows 100000,1000000]`.
+ *
+ * Generates an N-row × 20-column CSV (Integer, Float, String, Boolean, Date, DateTime columns; 1% of rows
+ * carry a bad value), uploads it through the real route module (auth, multipart, validation, COPY into
+ * bronze + silver, error report) against the Postgres named by DATABASE_URL, and compares with the floor:
+ * Postgres COPY of the same file into a 20-column text table. Prints rows/s and the process's peak RSS
+ * during each upload (memory must stay flat as the file grows).
+ */
+import crypto from 'node:crypto'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { Readable } from 'node:stream'
+import type postgres from 'postgres'
+
+const args = process.argv.slice(2)
+const rowsArg = args[args.indexOf('--rows') + 1]
+const SIZES = (args.includes('--rows') && rowsArg ? rowsArg : '100000,1000000').split(',').map(Number)
+if (!process.env.DATABASE_URL) {
+  console.error('Set DATABASE_URL to the Postgres to benchmark against (e.g. postgres://postgres@127.0.0.1:5432/bench)')
+  process.exit(1)
+}
+process.env.LOG_REQUESTS = 'false'
+
+const TYPES = ['Integer', 'Float', 'String', 'Boolean', 'Date', 'DateTime'] as const
+const COLUMNS = Array.from({ length: 20 }, (_, i) => ({ column_name: `c${String(i + 1).padStart(2, '0')}_${TYPES[i % 6].toLowerCase()}`, data_type: TYPES[i % 6] }))
+
+function cell(type: (typeof TYPES)[number], r: number, i: number, bad: boolean): string {
+  if (bad) return 'n/a'
+  const x = (r * 2654435761 + i * 40503) >>> 0
+  switch (type) {
+    case 'Integer': return String(x % 100000)
+    case 'Float': return ((x % 1000000) / 100).toFixed(2)
+    case 'String': return `item-${x % 5000}`
+    case 'Boolean': return x % 2 ? 'true' : 'false'
+    case 'Date': return new Date(Date.UTC(2024, 0, 1) + (x % 365) * 86400000).toISOString().slice(0, 10)
+    case 'DateTime': return new Date(Date.UTC(2024, 0, 1) + (x % 31536000) * 1000).toISOString().slice(0, 19) + 'Z'
+  }
+}
+
+async function generate(file: string, n: number) {
+  const out = fs.createWriteStream(file)
+  const write = (s: string) => (out.write(s) ? Promise.resolve() : new Promise<void>((r) => out.once('drain', () => r())))
+  await write(COLUMNS.map((c) => c.column_name).join(',') + '\n')
+  let buf = ''
+  let invalid = 0
+  for (let r = 1; r <= n; r++) {
+    const badCol = r % 100 === 0 ? r % 20 : -1
+    if (badCol >= 0 && COLUMNS[badCol].data_type !== 'String') invalid++
+    buf += COLUMNS.map((c, i) => cell(c.data_type, r, i, i === badCol && c.data_type !== 'String')).join(',') + '\n'
+    if (buf.length > 1 << 20) {
+      await write(buf)
+      buf = ''
+    }
+  }
+  await write(buf)
+  await new Promise<void>((r) => out.end(() => r()))
+  return { invalid, bytes: fs.statSync(file).size }
+}
+
+/** A multipart body streamed from the file (never read whole). */
+function multipartStream(file: string, boundary: string): ReadableStream<Uint8Array> {
+  async function* parts() {
+    yield Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="files"; filename="bench.csv"\r\nContent-Type: text/csv\r\n\r\n`)
+    yield* fs.createReadStream(file, { highWaterMark: 256 * 1024 })
+    yield Buffer.from(`\r\n--${boundary}--\r\n`)
+  }
+  return Readable.toWeb(Readable.from(parts())) as ReadableStream<Uint8Array>
+}
+
+function rssSampler() {
+  let peak = process.memoryUsage().rss
+  const t = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20)
+  return () => {
+    clearInterval(t)
+    return Math.max(peak, process.memoryUsage().rss)
+  }
+}
+const mb = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MB`
+
+async function main() {
+  const { getDb, closeDb } = await import('#app/db/index.server.ts')
+  const { createTenant, provisionUser } = await import('#app/features/users/provision.server.ts')
+  const { builtinProvider } = await import('#app/features/auth/provider.server.ts')
+  const upload = await import('#app/routes/api.v1.dataset.upload.ts')
+  const db = await getDb()
+  const sql = db.raw as postgres.Sql
+
+  const slug = `bench-${crypto.randomBytes(3).toString('hex')}`
+  const tenant = await createTenant(db, { name: 'Benchmark', slug })
+  const password = crypto.randomBytes(12).toString('hex')
+  await provisionUser(db, { tenantId: tenant.id, email: `${slug}@bench.example`, username: slug, password, roles: ['admin'] })
+  const tokens = (await builtinProvider.signIn(db, slug, password))!
+  const { rows: tpl } = await db.query<{ id: number }>(
+    `insert into public.templates (tenant_id, template_name, template_schema) values ($1, 'bench', $2::jsonb) returning id`,
+    [tenant.id, JSON.stringify(COLUMNS.map((c) => ({ ...c, default_value: null })))],
+  )
+  console.log(`Postgres: ${process.env.DATABASE_URL!.replace(/:[^:@/]*@/, ':***@')}  node ${process.version}  ${os.cpus().length} CPUs`)
+  console.log('rows       size     COPY floor          upload+validate+load       ratio   peak RSS (upload)  invalid rows')
+
+  for (const n of SIZES) {
+    const file = path.join(os.tmpdir(), `hd-bench-${n}.csv`)
+    const { invalid, bytes } = await generate(file, n)
+
+    // The floor: COPY of the same file into a 20-column text table.
+    await sql.unsafe(`drop table if exists public.bench_copy_floor; create unlogged table public.bench_copy_floor (${COLUMNS.map((c) => `${c.column_name} text`).join(', ')})`).simple()
+    let t0 = performance.now()
+    const w = await sql.unsafe(`copy public.bench_copy_floor from stdin with (format csv, header true)`).writable()
+    await new Promise<void>((resolve, reject) => {
+      fs.createReadStream(file).pipe(w).on('finish', resolve).on('error', reject)
+    })
+    const copySec = (performance.now() - t0) / 1000
+    await sql.unsafe(`drop table public.bench_copy_floor`)
+
+    global.gc?.()
+    const stop = rssSampler()
+    const boundary = `----hd${crypto.randomBytes(8).toString('hex')}`
+    t0 = performance.now()
+    const res = await upload.action({
+      request: new Request(`http://bench.local/api/v1/dataset/upload?dataset_name=bench-${n}-${Date.now()}&usage=t&template_id=${tpl[0].id}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${tokens.access_token}`, 'content-type': `multipart/form-data; boundary=${boundary}` },
+        body: multipartStream(file, boundary),
+        duplex: 'half',
+      } as RequestInit),
+      params: {},
+    })
+    const upSec = (performance.now() - t0) / 1000
+    const peak = stop()
+    const body = await res.json()
+    if (res.status !== 201) throw new Error(`upload failed: ${res.status} ${JSON.stringify(body)}`)
+    const f = body.files[0]
+    const copyRate = n / copySec
+    const upRate = n / upSec
+    console.log(
+      `${String(n).padEnd(10)} ${mb(bytes).padEnd(8)} ${copySec.toFixed(2)} s ${Math.round(copyRate).toLocaleString('en').padStart(9)} rows/s  ` +
+        `${upSec.toFixed(2)} s ${Math.round(upRate).toLocaleString('en').padStart(9)} rows/s   ${(upRate / copyRate).toFixed(2)}    ${mb(peak).padEnd(18)} ${f.error_report?.invalid_rows ?? 0} (expected ${invalid})`,
+    )
+    await fetchDelete(body.dataset_id)
+    fs.rmSync(file, { force: true })
+  }
+
+  async function fetchDelete(id: number) {
+    const del = await import('#app/routes/api.v1.dataset.delete.$dataset_id.ts')
+    await del.action({ request: new Request(`http://bench.local/api/v1/dataset/delete/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${tokens.access_token}` } }), params: { dataset_id: String(id) } })
+  }
+  await db.query(`delete from public.tenants where id = $1`, [tenant.id])
+  await closeDb()
+}
+
+main().catch((e) => {
+  console.error(e)
+  process.exit(1)
+})
