@@ -173,7 +173,7 @@ export function cellParser(type: DataType): (raw: string) => string | Invalid {
       }
     case 'DateTime':
       return (raw) => {
-        // 2025-08-09T16:23:00Z exactly: Postgres reads it as is.
+        // 2025-08-09T16:23:00Z exactly.
         if (raw.length === 20 && raw.charCodeAt(19) === 90 && raw.charCodeAt(10) === 84 && raw.charCodeAt(4) === 45 && raw.charCodeAt(7) === 45 && raw.charCodeAt(13) === 58 && raw.charCodeAt(16) === 58) {
           const y = digitsAt(raw, 0, 4)
           const mo = digitsAt(raw, 5, 7)
@@ -181,7 +181,9 @@ export function cellParser(type: DataType): (raw: string) => string | Invalid {
           const h = digitsAt(raw, 11, 13)
           const mi = digitsAt(raw, 14, 16)
           const s = digitsAt(raw, 17, 19)
-          if (y >= 0 && mo >= 0 && d >= 0 && h >= 0 && h <= 23 && mi >= 0 && mi <= 59 && s >= 0 && s <= 59 && validDate(y, mo, d)) return raw
+          if (y >= 0 && mo >= 0 && d >= 0 && h >= 0 && h <= 23 && mi >= 0 && mi <= 59 && s >= 0 && s <= 59 && validDate(y, mo, d)) {
+            return `${raw.slice(0, 10)} ${raw.slice(11, 19)}+00`
+          }
         }
         return parseCell('DateTime', raw)
       }
