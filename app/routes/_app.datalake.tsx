@@ -45,7 +45,7 @@ export async function loader({ request }: Route.LoaderArgs) {
   })
 }
 
-const fmt = (v: unknown) => (v === null || v === undefined ? '—' : typeof v === 'number' && !Number.isInteger(v) ? v.toPrecision(6) : String(v))
+const fmt = (v: unknown) => (v === null || v === undefined ? '—' : typeof v === 'number' && !Number.isInteger(v) ? String(Number(v.toPrecision(6))) : String(v))
 
 export default function Datalake({ loaderData }: Route.ComponentProps) {
   const { schemas, schema, table, column, tables, columns, metadata, stats, distinct, error } = loaderData

@@ -102,7 +102,7 @@ function Histogram({ bins, dates }: { bins: { from: number | string; to: number 
   )
 }
 
-const fmt = (v: unknown) => (v === null || v === undefined ? '—' : typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toPrecision(6)) : String(v))
+const fmt = (v: unknown) => (v === null || v === undefined ? '—' : typeof v === 'number' ? (Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(6)))) : String(v))
 
 export default function DatasetPage({ loaderData, actionData }: Route.ComponentProps) {
   const { dataset, preview, page, layer, files, statistics, canWrite } = loaderData

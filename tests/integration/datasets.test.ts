@@ -147,6 +147,7 @@ describe('the defects dataset end to end', () => {
     expect(v.body.total).toBe(4)
     expect(v.body.preview).toHaveLength(3)
     expect(v.body.preview[0]).toEqual({ CustomerID: 'CUST-0001', DataUsageGB: 10.5, Calls: 12, Active: true, SignupDate: '2024-01-15', LastSeen: '2025-08-09T16:23:00+00:00' })
+    expect(Object.keys(v.body.preview[0])).toEqual(['CustomerID', 'DataUsageGB', 'Calls', 'Active', 'SignupDate', 'LastSeen'])
     // row 3: empty CustomerID took the default; row 6: quoted float, empty DateTime is null
     expect(v.body.preview[1]).toMatchObject({ CustomerID: 'CUST-0000', DataUsageGB: 2.5, Active: true })
     const p2 = await json(app.fetch(`/api/v1/dataset/view?dataset_id=${datasetId}&skip=3&limit=3`, { headers: a.viewer.auth }))
