@@ -1,0 +1,19 @@
+import { getDb } from '#app/db/index.server.ts'
+import { startWorker, stopWorker, type WorkerOptions } from './jobs.server.ts'
+
+/*
+  Every module that defines jobs (defineJob) or schedules (defineSchedule), imported for that side effect
+  before the worker starts. Add one line per feature module, e.g.
+    import '#app/features/ml/training-jobs.server.ts'
+*/
+import './maintenance.server.ts'
+
+/** Starts the pg-boss worker for every job and schedule defined above (web process or `npm run worker`). */
+export async function startJobs(opts?: WorkerOptions) {
+  await startWorker(await getDb(), opts)
+}
+
+/** Lets running jobs finish (up to timeoutMs), then stops pg-boss. Call before closing the database. */
+export async function stopJobs(opts?: { timeoutMs?: number }) {
+  await stopWorker(opts)
+}
