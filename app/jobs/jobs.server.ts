@@ -56,6 +56,7 @@ interface Worker {
   db: Db
   workerIds: string[]
   cancelPoll: ReturnType<typeof setInterval>
+  reconcile: ReturnType<typeof setInterval>
 }
 
 /** Why a job's signal was aborted; the reason decides the row's final status. */
@@ -91,6 +92,7 @@ const state: JobsState = (g.__hotdashJobs ??= { jobs: new Map(), schedules: new 
 
 const DEFAULT_EXPIRE_SECONDS = 15 * 60
 const CANCEL_POLL_MS = 1000
+const RECONCILE_MS = 30_000
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const QUEUE_NAME = /^[A-Za-z0-9_.-]{1,100}$/
 
@@ -152,7 +154,8 @@ export async function enqueueJob(sql: Sql | Db, name: string, data: unknown, opt
     }
     const def = state.jobs.get(name)
     const sender = senderFor(sql)
-    const send = () => sender.send(name, { tenantId: opts.tenantId, data: data ?? null }, { id, ...sendOptions(def?.opts ?? {}) })
+    // Without the definition in this process (a web process that imports no job modules) the queue's settings apply.
+    const send = () => sender.send(name, { tenantId: opts.tenantId, data: data ?? null }, { id, ...(def ? sendOptions(def.opts) : {}) })
     let sent = await send()
     if (!sent) {
       // First job of this kind on this database and no worker has created its queue yet.
@@ -260,7 +263,9 @@ export async function startWorker(db?: Db, opts: WorkerOptions = {}) {
   }
   const cancelPoll = setInterval(() => void abortCancelled(db), CANCEL_POLL_MS)
   cancelPoll.unref()
-  state.worker = { db, workerIds, cancelPoll }
+  const reconcile = setInterval(() => void reconcileJobs(db).catch((e) => log('warn', 'reconcile failed', { error: e.message })), RECONCILE_MS)
+  reconcile.unref()
+  state.worker = { db, workerIds, cancelPoll, reconcile }
   log('info', 'worker started', { jobs: [...state.jobs.keys()], schedules: [...state.schedules.keys()] })
 }
 
@@ -271,7 +276,10 @@ export async function startWorker(db?: Db, opts: WorkerOptions = {}) {
 export async function stopWorker(opts: { timeoutMs?: number } = {}) {
   const worker = state.worker
   state.worker = undefined
-  if (worker) clearInterval(worker.cancelPoll)
+  if (worker) {
+    clearInterval(worker.cancelPoll)
+    clearInterval(worker.reconcile)
+  }
   const timeoutMs = opts.timeoutMs ?? 10_000
   const boss = currentBoss()
   if (boss) for (const id of worker?.workerIds ?? []) await boss.boss.offWork({ id }).catch(() => {})
@@ -380,6 +388,26 @@ async function abortCancelled(db: Db) {
   } catch (err) {
     log('warn', 'cancel poll failed', { error: (err as Error).message })
   }
+}
+
+/**
+ * Brings rows whose worker died (crash, OOM, lost machine) in line with pg-boss, which expires such jobs:
+ * failed or cancelled there → the same here; waiting for a retry there → queued here. Jobs running in this
+ * process are left to their handlers. Returns how many rows changed.
+ */
+export async function reconcileJobs(db: Db) {
+  const local = [...state.running.keys()]
+  const { rowCount } = await db.query(
+    `update public.jobs j
+     set status = case b.state when 'failed' then 'failed' when 'cancelled' then 'cancelled' else 'queued' end,
+         error = case when b.state = 'failed' then coalesce(j.error, 'The job stopped without finishing (worker lost or timed out)') else j.error end,
+         finished_at = case when b.state in ('failed', 'cancelled') then now() end
+     from pgboss.job b
+     where b.id = j.id and b.name = j.name and j.status in ('queued', 'running') and not (j.id = any($1::uuid[]))
+       and (b.state in ('failed', 'cancelled') or (b.state = 'retry' and j.status = 'running'))`,
+    [local],
+  )
+  return rowCount
 }
 
 // ---------------------------------------------------------------- helpers

@@ -2,7 +2,7 @@ import crypto from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { asCaller, type Claims } from '#app/db/db.server.ts'
 import { currentBoss } from '#app/jobs/boss.server.ts'
-import { cancelJob, defineJob, defineSchedule, enqueueJob, startWorker, stopWorker } from '#app/jobs/jobs.server.ts'
+import { cancelJob, defineJob, defineSchedule, enqueueJob, reconcileJobs, startWorker, stopWorker } from '#app/jobs/jobs.server.ts'
 import { pruneExpiredCredentials } from '#app/jobs/maintenance.server.ts'
 import { closeThreadPool, getThreadPool, runInThread } from '#app/jobs/thread-pool.server.ts'
 import '#app/jobs/maintenance.server.ts'
@@ -253,6 +253,22 @@ describe('cancellation', () => {
     const r = await json(app.fetch(`/api/v1/ray/terminate_ray_job?ray_job_id=${id}&usage=x`, { method: 'POST', headers: a.admin.auth }))
     expect(r.status).toBe(409)
     expect(r.body.error.code).toBe('CONFLICT')
+  })
+})
+
+describe('recovery', () => {
+  it('reconciles rows whose worker died with what pg-boss decided', async () => {
+    const lost = await enqueueJob(app.db, 'test.nobody-works-this', {}, { tenantId: a.id })
+    const retried = await enqueueJob(app.db, 'test.nobody-works-this', {}, { tenantId: a.id })
+    // As a crashed worker leaves them: rows running, pg-boss expired one to failed and one to retry.
+    await app.db.query(`update public.jobs set status = 'running', started_at = now() where id = any($1::uuid[])`, [[lost.id, retried.id]])
+    await app.db.query(`update pgboss.job set state = 'failed' where id = $1`, [lost.id])
+    await app.db.query(`update pgboss.job set state = 'retry' where id = $1`, [retried.id])
+    expect(await reconcileJobs(app.db)).toBe(2)
+    expect(await row(lost.id)).toMatchObject({ status: 'failed', error: expect.stringMatching(/worker lost or timed out/) })
+    expect(await row(retried.id)).toMatchObject({ status: 'queued' })
+    expect(await reconcileJobs(app.db)).toBe(0)
+    await cancelJob(app.db, retried.id)
   })
 })
 
