@@ -135,3 +135,33 @@ export class CopyBuffer {
     await this.queue.push(this.table, this.columns, chunks, size)
   }
 }
+
+const UNESCAPE = /\\(.)/g
+const unescapeChar = (_: string, c: string) => (c === 'n' ? '\n' : c === 't' ? '\t' : c === 'r' ? '\r' : c)
+
+/**
+ * A LoadTx over a transaction that already runs as the server (demo seeding, scripts): no role switches, and
+ * COPY text becomes multi-row INSERTs (the plain Sql interface has no COPY).
+ */
+export function serverLoadTx(sql: Sql): LoadTx {
+  return {
+    query: sql.query,
+    exec: sql.exec,
+    asCaller: async () => {},
+    asServer: async () => {},
+    async copy(table, columns, text) {
+      const body = typeof text === 'string' ? text : Buffer.concat(text).toString('utf8')
+      const rows = body
+        .split('\n')
+        .filter((l) => l.length)
+        .map((l) => l.split('\t').map((f) => (f === '\\N' ? null : f.replace(UNESCAPE, unescapeChar))))
+      const per = Math.max(1, Math.floor(30000 / columns.length))
+      for (let i = 0; i < rows.length; i += per) {
+        const chunk = rows.slice(i, i + per)
+        const params: (string | null)[] = []
+        const values = chunk.map((r) => `(${r.map((v) => (params.push(v), `$${params.length}`)).join(', ')})`)
+        await sql.query(`insert into ${table} (${columns.join(', ')}) values ${values.join(', ')}`, params)
+      }
+    },
+  }
+}

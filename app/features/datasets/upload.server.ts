@@ -3,7 +3,7 @@ import path from 'node:path'
 import { Readable } from 'node:stream'
 import busboy from 'busboy'
 import { z } from 'zod'
-import type { Db } from '#app/db/db.server.ts'
+import { asCaller, type Db } from '#app/db/db.server.ts'
 import type { Caller } from '#app/features/auth/caller.server.ts'
 import { PG_TYPES, type DataType } from '#app/features/templates/column-types.ts'
 import type { ColumnSpec } from '#app/features/templates/template-schema.ts'
@@ -156,7 +156,7 @@ interface DatasetTarget {
 }
 
 /** Infers column types over every row of every file (first file's header defines the columns). */
-async function inferColumns(files: ReceivedFile[], limits?: Partial<CsvLimits>): Promise<ColumnSpec[]> {
+export async function inferColumns(files: ReceivedFile[], limits?: Partial<CsvLimits>): Promise<ColumnSpec[]> {
   let columns: ColumnSpec[] | null = null
   let inferer: TypeInferer | null = null
   for (const f of files) {
@@ -183,6 +183,14 @@ async function inferColumns(files: ReceivedFile[], limits?: Partial<CsvLimits>):
 async function createTables(tx: LoadTx, target: DatasetTarget, displayName: string) {
   const cols = target.columns
   await tx.asServer()
+  // Another tenant whose id starts with the same 8 hex digits may hold the name: add a random suffix then.
+  const { rows: exists } = await tx.query<{ taken: boolean }>(
+    `select to_regclass('bronze.' || $1) is not null or to_regclass('silver.' || $1) is not null as taken`,
+    [target.silver],
+  )
+  if (exists[0].taken) {
+    target.silver = target.bronze = `${target.silver.slice(0, 51)}_${crypto.randomBytes(3).toString('hex')}`
+  }
   const bronzeCols = cols.map((c) => `${ident(c.column_name)} text`).join(', ')
   const silverCols = cols.map((c) => `${ident(c.column_name)} ${PG_TYPES[c.data_type as DataType]}`).join(', ')
   await tx.exec(`
@@ -304,41 +312,9 @@ export async function uploadDataset(
 
     return await withLoadTx(db, caller.claims, async (tx) => {
       const columns = inferred ?? (await loadTemplate(tx, p.template_id!))
-      const { rows: clash } = await tx.query<{ dataset_name: string; iceberg_table_name: string }>(
-        `select dataset_name, iceberg_table_name from public.datasets where dataset_name = $1 or iceberg_table_name = $2`,
-        [p.dataset_name, p.iceberg_table_name || null],
-      )
-      if (clash.some((c) => c.dataset_name === p.dataset_name)) throw conflict(`A dataset named '${p.dataset_name}' already exists`, { field: 'dataset_name' })
-      if (clash.length) throw conflict(`The table name '${p.iceberg_table_name}' is already used by another dataset`, { field: 'iceberg_table_name' })
-      let tableName = p.iceberg_table_name || tableNameFrom(p.dataset_name)
-      if (!p.iceberg_table_name) {
-        const { rows: taken } = await tx.query(`select 1 from public.datasets where iceberg_table_name = $1`, [tableName])
-        if (taken.length) tableName = `${tableName.slice(0, 40)}_${crypto.randomBytes(3).toString('hex')}`
-      }
-      const { rows } = await tx.query<{ id: number }>(
-        `insert into public.datasets (tenant_id, dataset_name, usage, template_id, iceberg_table_name, columns, schema_inferred)
-         values ($1, $2, $3, $4, $5, $6::jsonb, $7) returning id`,
-        [caller.tenantId, p.dataset_name, usage, p.template_id ?? null, tableName, JSON.stringify(columns), inferred !== undefined],
-      )
-      const target: DatasetTarget = {
-        id: rows[0].id,
-        tenantId: caller.tenantId,
-        columns,
-        bronze: physicalTable(caller.tenantId, tableName),
-        silver: physicalTable(caller.tenantId, tableName),
-      }
-      await createTables(tx, target, tableName)
-      const out: FileOut[] = []
-      for (const f of files) out.push(await loadFile(tx, target, f, limits))
+      const result = await createDataset(tx, caller.tenantId, { ...p, usage }, columns, inferred !== undefined, files, limits)
       timing('loaded', t0)
-      await refreshDatasetTotals(tx, target.id)
-      return {
-        dataset_id: target.id,
-        dataset_name: p.dataset_name,
-        data_source: 'csv',
-        files: out,
-        ...(inferred ? { inferred_schema: inferred } : {}),
-      }
+      return result
     })
   } catch (e) {
     await deleteStored(files)
@@ -346,8 +322,57 @@ export async function uploadDataset(
   }
 }
 
+/** Creates the dataset row, its bronze/silver tables and loads the stored files, inside the load transaction. */
+export async function createDataset(
+  tx: LoadTx,
+  tenantId: string,
+  p: { dataset_name: string; usage: string; template_id?: number; iceberg_table_name?: string },
+  columns: ColumnSpec[],
+  inferred: boolean,
+  files: ReceivedFile[],
+  limits?: Partial<CsvLimits>,
+): Promise<UploadResult> {
+  const { rows: clash } = await tx.query<{ dataset_name: string; iceberg_table_name: string }>(
+    `select dataset_name, iceberg_table_name from public.datasets where tenant_id = $3 and (dataset_name = $1 or iceberg_table_name = $2)`,
+    [p.dataset_name, p.iceberg_table_name || null, tenantId],
+  )
+  if (clash.some((c) => c.dataset_name === p.dataset_name)) throw conflict(`A dataset named '${p.dataset_name}' already exists`, { field: 'dataset_name' })
+  if (clash.length) throw conflict(`The table name '${p.iceberg_table_name}' is already used by another dataset`, { field: 'iceberg_table_name' })
+  let tableName = p.iceberg_table_name || tableNameFrom(p.dataset_name)
+  if (!p.iceberg_table_name) {
+    const { rows: taken } = await tx.query(`select 1 from public.datasets where tenant_id = $2 and iceberg_table_name = $1`, [tableName, tenantId])
+    if (taken.length) tableName = `${tableName.slice(0, 40)}_${crypto.randomBytes(3).toString('hex')}`
+  }
+  const { rows } = await tx.query<{ id: number }>(
+    `insert into public.datasets (tenant_id, dataset_name, usage, template_id, iceberg_table_name, columns, schema_inferred)
+     values ($1, $2, $3, $4, $5, $6::jsonb, $7) returning id`,
+    [tenantId, p.dataset_name, p.usage, p.template_id ?? null, tableName, JSON.stringify(columns), inferred],
+  )
+  const target: DatasetTarget = {
+    id: rows[0].id,
+    tenantId,
+    columns,
+    bronze: physicalTable(tenantId, tableName),
+    silver: physicalTable(tenantId, tableName),
+  }
+  await createTables(tx, target, tableName)
+  const out: FileOut[] = []
+  for (const f of files) out.push(await loadFile(tx, target, f, limits))
+  await refreshDatasetTotals(tx, target.id)
+  return {
+    dataset_id: target.id,
+    dataset_name: p.dataset_name,
+    data_source: 'csv',
+    files: out,
+    ...(inferred ? { inferred_schema: columns } : {}),
+  }
+}
+
 /** POST /api/v1/files/add?dataset_id= */
 export async function addFiles(db: Db, caller: Caller, request: Request, datasetId: number, limits?: Partial<CsvLimits>): Promise<UploadResult> {
+  // Before reading the upload: an unknown (or another tenant's) dataset is a 404 without storing anything.
+  const known = await asCaller(db, caller.claims, (tx) => tx.query(`select 1 from public.datasets where id = $1`, [datasetId]))
+  if (!known.rows.length) throw notFound('Dataset', datasetId)
   const { files } = await receiveUpload(request, caller.tenantId)
   try {
     if (!files.length) throw badRequest('files', "no file was sent (multipart part 'files')")
