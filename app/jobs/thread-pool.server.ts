@@ -70,7 +70,7 @@ export class ThreadPool {
     if (!modulePath.startsWith('#') && !path.isAbsolute(modulePath)) {
       return Promise.reject(new Error(`runInThread: '${modulePath}' must be an absolute path or a '#app/…' specifier`))
     }
-    opts.signal?.throwIfAborted()
+    if (opts.signal?.aborted) return Promise.reject(opts.signal.reason)
     return new Promise<T>((resolve, reject) => {
       const task: Task = {
         id: this.nextId++,
