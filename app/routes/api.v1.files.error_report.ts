@@ -8,6 +8,8 @@ const route = api({
     summary: "A file's per-row error report (row, column, value, rule, message) as JSON pages or a CSV download",
     tags: ['Files'],
     permission: 'datasets.read',
+    // The CSV streams page by page after the handler returns: one short caller transaction per page.
+    transaction: false,
     query: z.object({
       file_id: intId,
       format: z.enum(['json', 'csv'], 'must be json or csv').default('json'),

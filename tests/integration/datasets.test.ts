@@ -342,3 +342,21 @@ describe('delete dataset', () => {
     expect((await app.fetch(`/api/v1/template/${tpl.body.id}`, { method: 'DELETE', headers: a.admin.auth })).status).toBe(200)
   })
 })
+
+describe('error report download', () => {
+  it('streams every error in file order across pages, with formula-looking values defused', async () => {
+    const tpl = await json(app.fetch('/api/v1/template/', { method: 'POST', headers: a.admin.auth, json: { template_name: 'Numbers', template_schema: [{ column_name: 'n', data_type: 'Integer' }, { column_name: 'x', data_type: 'Float' }] } }))
+    const lines = ['n,x']
+    for (let i = 1; i <= 6001; i++) lines.push(i === 3 ? '=HYPERLINK("http://evil"),-1.5' : i % 2 ? `bad${i},1` : `${i},oops`)
+    const up = await upload(a, `dataset_name=many-errors&usage=o&template_id=${tpl.body.id}`, [{ name: 'many.csv', body: lines.join('\n') }])
+    expect(up.status).toBe(201)
+    expect(up.body.files[0].error_report).toMatchObject({ invalid_rows: 6001, error_count: 6001, truncated: true })
+    const res = await app.fetch(`/api/v1/files/error_report?file_id=${up.body.files[0].id}&format=csv`, { headers: a.viewer.auth })
+    const out = (await res.text()).trim().split('\r\n')
+    expect(out).toHaveLength(6002)
+    expect(out[1].startsWith('1,n,bad1,invalid_integer,')).toBe(true)
+    expect(out[2].startsWith('2,x,oops,invalid_float,')).toBe(true)
+    expect(out[3].startsWith(`3,n,"'=HYPERLINK(""http://evil"")",invalid_integer,`)).toBe(true)
+    expect(out[6001].startsWith('6001,n,bad6001,')).toBe(true)
+  })
+})

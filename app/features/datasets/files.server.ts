@@ -144,30 +144,53 @@ export async function deleteFile(db: Db, caller: Caller, id: number) {
   return { status: 'success', message: `File '${f.file_name}' deleted`, id }
 }
 
-/** The full per-row error report of a file: JSON pages, or all of it as a CSV download. */
+const CSV_PAGE = 5000
+
+/** A CSV cell; values a spreadsheet would run as a formula get a leading apostrophe (plain numbers stay as they are). */
+function csvCell(v: unknown): string {
+  let s = v === null || v === undefined ? '' : String(v)
+  if (/^[=+\-@\t\r]/.test(s) && !/^[+-]?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(s)) s = `'${s}`
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
+}
+
+/**
+ * The full per-row error report of a file: JSON pages, or all of it as a CSV download streamed in pages of
+ * 5,000 (each page its own short query as the caller, so memory stays flat however many errors there are).
+ */
 export async function fileErrorReport(sql: Sql, id: number, opts: { format: 'json' | 'csv'; skip: number; limit: number }) {
   const f = await loadFile(sql, id)
   if (opts.format === 'json') {
     const { rows } = await sql.query(
       `select row_number as row, column_name as column, value, rule, message from public.dataset_file_errors
-        where file_id = $1 order by row_number, ctid offset $2 limit $3`,
+        where file_id = $1 order by id offset $2 limit $3`,
       [id, opts.skip, opts.limit],
     )
     const { rows: n } = await sql.query<{ n: number }>(`select count(*)::int as n from public.dataset_file_errors where file_id = $1`, [id])
     return { file_id: id, file_name: f.file_name, total: n[0].n, skip: opts.skip, limit: opts.limit, errors: rows }
   }
-  const { rows } = await sql.query<{ row: number; column: string | null; value: string | null; rule: string; message: string }>(
-    `select row_number as row, column_name as column, value, rule, message from public.dataset_file_errors
-      where file_id = $1 order by row_number, ctid`,
-    [id],
-  )
-  const cell = (v: unknown) => {
-    const s = v === null || v === undefined ? '' : String(v)
-    return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
-  }
-  let csv = 'row,column,value,rule,message\r\n'
-  for (const r of rows) csv += [r.row, r.column, r.value, r.rule, r.message].map(cell).join(',') + '\r\n'
-  return new Response(csv, {
+  const encoder = new TextEncoder()
+  let after = 0
+  let started = false
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        let out = started ? '' : 'row,column,value,rule,message\r\n'
+        started = true
+        const { rows } = await sql.query<{ id: number; row: number; column: string | null; value: string | null; rule: string; message: string }>(
+          `select id, row_number as row, column_name as column, value, rule, message from public.dataset_file_errors
+            where file_id = $1 and id > $2 order by id limit ${CSV_PAGE}`,
+          [id, after],
+        )
+        for (const r of rows) out += [r.row, r.column, r.value, r.rule, r.message].map(csvCell).join(',') + '\r\n'
+        if (out) controller.enqueue(encoder.encode(out))
+        if (rows.length < CSV_PAGE) controller.close()
+        else after = rows[rows.length - 1].id
+      } catch (e) {
+        controller.error(e)
+      }
+    },
+  })
+  return new Response(body, {
     headers: {
       'Content-Type': 'text/csv; charset=utf-8',
       'Content-Disposition': `attachment; filename="errors-${id}-${f.file_name.replace(/[^\w.-]/g, '_')}"`,
