@@ -3,8 +3,6 @@ import { demoLogins, seedDemo } from '#app/demo/seed.server.ts'
 import { getEnv } from '#app/env.server.ts'
 import { initAuthProvider } from '#app/features/auth/provider.server.ts'
 
-const JOB_REGISTRY = '#app/jobs/registry.server.ts'
-
 /**
  * Everything a process does once before serving: open + migrate the database, seed demo data on the
  * embedded default's first boot, start the in-process job worker. Returns what to print.
@@ -19,8 +17,8 @@ export async function bootApp(opts: { worker?: boolean } = {}) {
   const runWorker = opts.worker ?? (env.RUN_WORKER ? env.RUN_WORKER === 'true' : db.engine === 'pglite' || env.NODE_ENV !== 'production')
   if (runWorker) {
     // The job registry imports every feature's job definitions, then starts the pg-boss worker.
-    const jobs = (await import(/* @vite-ignore */ JOB_REGISTRY).catch(() => null)) as { startJobs?: () => Promise<void> } | null
-    await jobs?.startJobs?.()
+    const { startJobs } = await import('#app/jobs/registry.server.ts')
+    await startJobs()
   }
   if (env.NODE_ENV === 'development' && env.SIMULATE_ACTIVITY !== 'false') {
     const { startSimulator } = await import('#app/demo/simulate.server.ts')
