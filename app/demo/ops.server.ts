@@ -291,7 +291,8 @@ const CHUNK = 20_000
 async function insertChunks<T>(db: Sql, rows: T[], fn: (chunk: T[]) => Promise<unknown>) {
   for (let i = 0; i < rows.length; i += CHUNK) await fn(rows.slice(i, i + CHUNK))
 }
-const col = <T, K extends keyof T>(rows: T[], k: K) => rows.map((r) => r[k])
+// Every array goes as text[] and is cast in SQL: postgres.js would guess a boolean[] or numeric[] parameter's type wrong.
+const col = <T, K extends keyof T>(rows: T[], k: K) => rows.map((r) => (r[k] == null ? null : String(r[k])))
 const iso = (d: Date | null) => (d ? d.toISOString() : null)
 
 /** Writes generated data for one tenant (as the owner: the seeder runs outside any caller). Returns the database ids. */
@@ -309,7 +310,7 @@ export async function insertOpsData(db: Sql, tenantId: string, d: OpsData) {
     db.query(
       `insert into public.orders (tenant_id, external_id, customer_id, status, fulfillment_status, total_price, created_at, updated_at, fulfilled_at)
        select $1, e, c, s, f, p, t, t, ft from unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::numeric[], $7::timestamptz[], $8::timestamptz[]) as u(e, c, s, f, p, t, ft)`,
-      [tenantId, col(o, 'external_id'), o.map((x) => ids.customers[x.customer]), col(o, 'status'), col(o, 'fulfillment_status'), col(o, 'total_price'), o.map((x) => iso(x.created_at)), o.map((x) => iso(x.fulfilled_at))],
+      [tenantId, col(o, 'external_id'), o.map((x) => String(ids.customers[x.customer])), col(o, 'status'), col(o, 'fulfillment_status'), col(o, 'total_price'), o.map((x) => iso(x.created_at)), o.map((x) => iso(x.fulfilled_at))],
     ),
   )
   await insertChunks(db, d.sessions, (s) =>
@@ -323,7 +324,7 @@ export async function insertOpsData(db: Sql, tenantId: string, d: OpsData) {
     const r = await db.query<{ id: number }>(
       `insert into public.conversations (tenant_id, external_id, customer_id, channel, subject, customer_message, created_at)
        select $1, * from unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::timestamptz[]) returning id`,
-      [tenantId, col(c, 'external_id'), c.map((x) => ids.customers[x.customer]), col(c, 'channel'), col(c, 'subject'), col(c, 'customer_message'), c.map((x) => iso(x.created_at))],
+      [tenantId, col(c, 'external_id'), c.map((x) => String(ids.customers[x.customer])), col(c, 'channel'), col(c, 'subject'), col(c, 'customer_message'), c.map((x) => iso(x.created_at))],
     )
     ids.conversations.push(...r.rows.map((x) => x.id))
   })
@@ -333,7 +334,7 @@ export async function insertOpsData(db: Sql, tenantId: string, d: OpsData) {
          approved, human_edited, accuracy_score, helpfulness_score, tone_score, safe_to_send, created_at)
        select $1, * from unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::int[], $8::boolean[], $9::boolean[],
          $10::numeric[], $11::numeric[], $12::numeric[], $13::boolean[], $14::timestamptz[]) returning id`,
-      [tenantId, col(q, 'external_id'), q.map((x) => (x.conversation === null ? null : ids.conversations[x.conversation])), col(q, 'agent_type'),
+      [tenantId, col(q, 'external_id'), q.map((x) => (x.conversation === null ? null : String(ids.conversations[x.conversation]))), col(q, 'agent_type'),
         col(q, 'query_text'), col(q, 'response_text'), col(q, 'latency_ms'), col(q, 'approved'), col(q, 'human_edited'), col(q, 'accuracy_score'),
         col(q, 'helpfulness_score'), col(q, 'tone_score'), col(q, 'safe_to_send'), q.map((x) => iso(x.created_at))],
     )
@@ -346,7 +347,7 @@ export async function insertOpsData(db: Sql, tenantId: string, d: OpsData) {
        select $1, e, c, q, a, dr, er, p, cf, s, ra, rn, case when ra is null then null else 'demo reviewer' end, t, coalesce(ra, t)
        from unnest($2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::numeric[], $10::text[],
          $11::timestamptz[], $12::text[], $13::timestamptz[]) as u(e, c, q, a, dr, er, p, cf, s, ra, rn, t) returning id`,
-      [tenantId, col(it, 'external_id'), it.map((x) => ids.conversations[x.conversation]), it.map((x) => ids.queries[x.query]), col(it, 'agent_type'),
+      [tenantId, col(it, 'external_id'), it.map((x) => String(ids.conversations[x.conversation])), it.map((x) => String(ids.queries[x.query])), col(it, 'agent_type'),
         col(it, 'draft_reply'), col(it, 'edited_reply'), col(it, 'priority'), col(it, 'confidence'), col(it, 'status'), it.map((x) => iso(x.reviewed_at)),
         col(it, 'review_notes'), it.map((x) => iso(x.created_at))],
     )
@@ -358,7 +359,7 @@ export async function insertOpsData(db: Sql, tenantId: string, d: OpsData) {
          sentiment, tone, accuracy_score, helpfulness_score, tone_score, annotator, notes, model_confidence, response_time_ms, created_at)
        select $1, * from unnest($2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::boolean[], $8::text[], $9::text[], $10::text[],
          $11::numeric[], $12::numeric[], $13::numeric[], $14::text[], $15::text[], $16::numeric[], $17::int[], $18::timestamptz[])`,
-      [tenantId, col(e, 'external_id'), e.map((x) => ids.conversations[x.conversation]), e.map((x) => ids.items[x.item]), col(e, 'input_text'),
+      [tenantId, col(e, 'external_id'), e.map((x) => String(ids.conversations[x.conversation])), e.map((x) => String(ids.items[x.item])), col(e, 'input_text'),
         col(e, 'model_draft'), col(e, 'safe_to_send'), col(e, 'category'), col(e, 'sentiment'), col(e, 'tone'), col(e, 'accuracy_score'),
         col(e, 'helpfulness_score'), col(e, 'tone_score'), col(e, 'annotator'), col(e, 'notes'), col(e, 'model_confidence'), col(e, 'response_time_ms'),
         e.map((x) => iso(x.created_at))],

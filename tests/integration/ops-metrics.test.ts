@@ -180,7 +180,7 @@ describe('anomaly detection', () => {
 
   it('detects a revenue drop when a busy shop goes down', async () => {
     const busy = await app.createTenant()
-    const d = generateOpsData(seededRandom(11), NOW, { days: 45, profile: { baseRate: 60, avgOrderValue: 90 } })
+    const d = generateOpsData(seededRandom(11), NOW, { days: 44, profile: { baseRate: 25, avgOrderValue: 90 } })
     await insertOpsData(app.db, busy.id, d)
     await app.db.query(`select analytics.refresh_views()`)
     const outage = d.incidents.find((i) => i.kind === 'outage')!.hourStart.getTime()
