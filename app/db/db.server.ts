@@ -66,11 +66,14 @@ export function openPostgres(url: string, opts: { max?: number } = {}): Db {
       numeric: { to: NUMERIC, from: [NUMERIC], serialize: (v: unknown) => String(v), parse: (v: string) => Number(v) },
       // JSON parameters are passed as strings (as PGlite takes them); postgres.js would JSON-encode them a second time.
       json: { to: JSONB, from: [JSON_OID, JSONB], serialize: (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v)), parse: (v: string) => JSON.parse(v) },
+      ...arrayTypes,
     },
+    // postgres.js's own array parsing turns NULL elements into "NULL"/false; arrays are parsed by pgArrayParse below.
+    fetch_types: false,
   })
   const wrap = (q: postgres.Sql | postgres.TransactionSql): Sql => ({
     async query<T extends Row>(text: string, params?: unknown[]) {
-      const r = await q.unsafe(text, (params ?? []) as any[])
+      const r = await q.unsafe(text, (params ?? []).map((p) => (Array.isArray(p) ? pgArrayLiteral(p) : p)) as any[])
       return { rows: r as unknown as T[], rowCount: r.count ?? r.length }
     },
     async exec(script: string) {
@@ -118,3 +121,89 @@ export async function setCaller(tx: Sql, claims: Claims | null) {
     JSON.stringify(claims ?? { role: 'anon' }),
   ])
 }
+
+/**
+ * A JS array as a Postgres array literal ('{"a",NULL,"b"}'). postgres.js's own array parameters mistype booleans and
+ * dates and turn null into the string "NULL"; as a literal the `$n::type[]` cast in the SQL decides the type.
+ */
+export function pgArrayLiteral(values: readonly unknown[]): string {
+  const item = (v: unknown): string => {
+    if (v === null || v === undefined) return 'NULL'
+    if (Array.isArray(v)) return pgArrayLiteral(v)
+    if (typeof v === 'boolean') return v ? 't' : 'f'
+    if (typeof v === 'number' || typeof v === 'bigint') return String(v)
+    const s = v instanceof Date ? v.toISOString() : typeof v === 'object' ? JSON.stringify(v) : String(v)
+    return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`
+  }
+  return `{${values.map(item).join(',')}}`
+}
+
+/** Parses a Postgres array literal ('{a,NULL,"b c"}', nested too) with an element parser. */
+export function pgArrayParse<T>(text: string, parse: (s: string) => T): unknown[] {
+  let i = 0
+  const readArray = (): unknown[] => {
+    const out: unknown[] = []
+    i++ // '{'
+    while (i < text.length) {
+      const ch = text[i]
+      if (ch === '}') {
+        i++
+        return out
+      }
+      if (ch === ',') {
+        i++
+        continue
+      }
+      if (ch === '{') {
+        out.push(readArray())
+        continue
+      }
+      if (ch === '"') {
+        let s = ''
+        i++
+        while (text[i] !== '"') {
+          if (text[i] === '\\') i++
+          s += text[i++]
+        }
+        i++
+        out.push(parse(s))
+        continue
+      }
+      let j = i
+      while (text[j] !== ',' && text[j] !== '}') j++
+      const raw = text.slice(i, j)
+      i = j
+      out.push(raw === 'NULL' ? null : parse(raw))
+    }
+    return out
+  }
+  // Arrays with non-default bounds start with '[1:2]='.
+  if (text[0] === '[') i = text.indexOf('=') + 1
+  return readArray()
+}
+
+const asIs = (s: string) => s
+const ARRAY_ELEMENT_PARSERS: Record<number, (s: string) => unknown> = {
+  1000: (s) => s === 't', // bool[]
+  1005: Number, // int2[]
+  1007: Number, // int4[]
+  1016: Number, // int8[]
+  1021: Number, // float4[]
+  1022: Number, // float8[]
+  1231: Number, // numeric[]
+  1009: asIs, // text[]
+  1015: asIs, // varchar[]
+  1014: asIs, // bpchar[]
+  2951: asIs, // uuid[]
+  1182: asIs, // date[]
+  1115: (s) => new Date(s + 'Z'), // timestamp[]
+  1185: (s) => new Date(s), // timestamptz[]
+  199: (s) => JSON.parse(s), // json[]
+  3807: (s) => JSON.parse(s), // jsonb[]
+}
+const arrayTypes = Object.fromEntries(
+  Object.entries(ARRAY_ELEMENT_PARSERS).map(([oid, parse]) => [
+    `array_${oid}`,
+    { to: Number(oid), from: [Number(oid)], serialize: (v: unknown) => (Array.isArray(v) ? pgArrayLiteral(v) : String(v)), parse: (v: string) => pgArrayParse(v, parse) },
+  ]),
+)
