@@ -259,7 +259,9 @@ export async function startWorker(db?: Db, opts: WorkerOptions = {}) {
   for (const def of state.schedules.values()) {
     await ensureQueue(boss, def.name, def.opts)
     await boss.schedule(def.name, def.cron, undefined, { tz: 'UTC' })
-    workerIds.push(await boss.work<object>(def.name, poll, ([job]) => runScheduled(def, job)))
+    // A schedule fires at most once a minute: polling its queue every 5 s is plenty (PGlite has one connection).
+    const schedulePoll = { ...poll, pollingIntervalSeconds: Math.max(poll.pollingIntervalSeconds, Math.min(5, opts.cronMonitorIntervalSeconds ?? 30)) }
+    workerIds.push(await boss.work<object>(def.name, schedulePoll, ([job]) => runScheduled(def, job)))
   }
   const cancelPoll = setInterval(() => void abortCancelled(db), CANCEL_POLL_MS)
   cancelPoll.unref()
