@@ -18,7 +18,7 @@ function limiter(cls: RateClass): RateLimiterAbstract {
   g.__hotdashLimiters ??= new Map()
   let l = g.__hotdashLimiters.get(cls)
   if (l) return l
-  const opts = { keyPrefix: `${process.env.RATE_LIMIT_NAMESPACE ?? 'hd'}:rl:${cls}`, ...RATE_CLASSES[cls] }
+  const opts = { keyPrefix: `${process.env.RATE_LIMIT_NAMESPACE ?? 'hd'}:rl${generation || ''}:${cls}`, ...RATE_CLASSES[cls] }
   const memory = new RateLimiterMemory(opts)
   const url = process.env.REDIS_URL
   if (url) {
@@ -103,7 +103,10 @@ export async function resetRateLimit(cls: RateClass, key: string) {
   await limiter(cls).delete(key)
 }
 
-/** Tests start each suite with fresh budgets. */
+let generation = 0
+
+/** Tests start with fresh budgets: new limiters under a new key prefix (so a shared Redis forgets too). */
 export function resetAllRateLimits() {
   g.__hotdashLimiters?.clear()
+  generation++
 }
