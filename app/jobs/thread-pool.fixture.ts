@@ -19,10 +19,11 @@ export function countPrimes(n: number, ctx?: { progress(value: unknown): void })
 
 /** Busy-waits for ms milliseconds (blocks its thread, as a training loop would). */
 export function spin(ms: number) {
-  const end = Date.now() + ms
+  const startedAt = Date.now()
+  const end = startedAt + ms
   let x = 0
   while (Date.now() < end) x++
-  return { threadId, x }
+  return { threadId, x, startedAt, endedAt: Date.now() }
 }
 
 export function sumFloat64(buf: ArrayBuffer) {
