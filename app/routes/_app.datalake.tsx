@@ -118,7 +118,7 @@ export default function Datalake({ loaderData }: Route.ComponentProps) {
                   {['owner', 'created_time', 'last_access_time', 'location', 'format', 'row_count', 'size_bytes'].map((k) => (
                     <div key={k} className="contents">
                       <dt className="text-slate-500">{k}</dt>
-                      <dd>{fmt(metadata[k])}</dd>
+                      <dd className="break-all">{fmt(metadata[k])}</dd>
                     </div>
                   ))}
                 </dl>

@@ -124,8 +124,8 @@ export default function Templates({ loaderData, actionData }: Route.ComponentPro
       <PageHeader title="Templates" description="The columns a dataset's CSV must have: names, types (String, Integer, Float, Boolean, Date, DateTime) and defaults for empty cells." />
       {actionData && !actionData.ok ? <Notice kind="error">{actionData.error.message}</Notice> : null}
       {actionData?.ok ? <Notice kind="success">Saved.</Notice> : null}
-      <div className="mt-4 grid gap-6 lg:grid-cols-5">
-        <Card className="lg:col-span-2" title="Your templates">
+      <div className="mt-4 grid gap-6 xl:grid-cols-5">
+        <Card className="xl:col-span-2" title="Your templates">
           {templates.length ? (
             <Table headers={['Name', 'Columns', 'By', '']}>
               {templates.map((t) => (
@@ -151,7 +151,7 @@ export default function Templates({ loaderData, actionData }: Route.ComponentPro
           )}
         </Card>
         {canWrite ? (
-          <Card className="lg:col-span-3" title={editing ? `Edit '${editing.template_name}'` : 'New template'}>
+          <Card className="xl:col-span-3" title={editing ? `Edit '${editing.template_name}'` : 'New template'}>
             <Form method="post" className="flex flex-col gap-4">
               <CsrfInput />
               <input type="hidden" name="intent" value={editing ? 'update' : 'create'} />

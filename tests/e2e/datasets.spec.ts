@@ -10,6 +10,7 @@ test('upload a CSV with bad rows, see and download the error report, see the sta
   // A template for the fixture's columns.
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Templates' }).click()
   await expect(page.getByRole('heading', { name: 'Templates', exact: true })).toBeVisible()
+  await page.waitForLoadState('networkidle') // the column editor is interactive once hydrated
   await page.getByLabel('Template name').fill(`Telecom ${suffix}`)
   const cols: [string, string][] = [
     ['CustomerID', 'String'], ['DataUsageGB', 'Float'], ['Calls', 'Integer'], ['Active', 'Boolean'], ['SignupDate', 'Date'], ['LastSeen', 'DateTime'],
@@ -24,6 +25,8 @@ test('upload a CSV with bad rows, see and download the error report, see the sta
 
   // Upload: progress, then the validation result.
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Datasets' }).click()
+  await expect(page.getByRole('heading', { name: 'Datasets', exact: true })).toBeVisible()
+  await page.waitForLoadState('networkidle') // the upload runs through XMLHttpRequest once hydrated
   await page.getByLabel('Dataset name').fill(`defects ${suffix}`)
   await page.getByLabel('Template').selectOption({ label: `Telecom ${suffix}` })
   await page.getByLabel('CSV file(s)').setInputFiles(FIXTURE)

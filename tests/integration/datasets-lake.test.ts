@@ -121,7 +121,7 @@ describe('datalake', () => {
     expect(s.body.data.map((x: any) => [x.schema_name, x.table_count])).toEqual([['bronze', 1], ['silver', 1], ['gold', 0]])
     const t = await json(app.fetch('/api/v1/datalake/schemas/tables?schema_name=silver', { headers: a.viewer.auth }))
     expect(t.body.data).toHaveLength(1)
-    expect(t.body.data[0]).toMatchObject({ table_name: 'sales_q3', dataset_id: datasetId })
+    expect(t.body.data[0]).toMatchObject({ table_name: 'sales_q3', dataset_id: datasetId, row_estimate: valid.length })
     expect((await json(app.fetch('/api/v1/datalake/schemas/tables?schema_name=silver', { headers: b.admin.auth }))).body.data).toEqual([])
   })
   it('gives columns with types and metadata', async () => {
