@@ -1,0 +1,336 @@
+/**
+ * Operations analytics benchmark: `npm run bench:ops [-- --url http://host:port] [--skip-build] [--duration 30]`.
+ *
+ * 1. Seeds ≈1M orders over 90 days for two tenants (plus sessions, agent queries, queue items, annotations) on the
+ *    Postgres named by DATABASE_URL, with generate_series SQL, then refreshes the materialized views (timed).
+ * 2. Starts the production build of the app on that database (unless --url points at a running one, which must use
+ *    the same JWT_SECRET as this script: BENCH_JWT_SECRET below).
+ * 3. For each HD endpoint: (a) latency percentiles at the spec's load, a fixed offered rate of 100 req/s for 30 s from
+ *    100 connections, each connection a different user (autocannon overallRate; the export endpoint at 5 req/s, its
+ *    own limit being 10/hour per caller); (b) maximum throughput with 100 connections for 10 s (service_role tokens
+ *    with a different subject per request, so the per-caller limits do not turn it into a 429 benchmark); (c) the
+ *    endpoint's SQL function called directly through the driver as the caller (the floor).
+ * Prints everything beside the spec's P50/P95/P99 targets.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import crypto from 'node:crypto'
+import path from 'node:path'
+import autocannon from 'autocannon'
+
+const args = process.argv.slice(2)
+const arg = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined)
+const DATABASE_URL = process.env.DATABASE_URL
+if (!DATABASE_URL) {
+  console.error('Set DATABASE_URL to the Postgres to benchmark against (e.g. postgres://postgres@127.0.0.1:5432/hd_bench)')
+  process.exit(1)
+}
+const BENCH_JWT_SECRET = process.env.JWT_SECRET ?? 'hot-dash-bench-secret-0123456789abcdef0123456789'
+process.env.JWT_SECRET = BENCH_JWT_SECRET
+process.env.LOG_REQUESTS = 'false'
+const DURATION = Number(arg('--duration') ?? 30)
+const PORT = Number(process.env.BENCH_PORT ?? 3791)
+const ROOT = path.resolve(import.meta.dirname, '..')
+
+const { openPostgres, asCaller } = await import('../app/db/db.server.ts')
+const { migrate } = await import('../app/db/migrate.server.ts')
+const { createTenant } = await import('../app/features/users/provision.server.ts')
+const { signAccessToken } = await import('../app/features/auth/tokens.server.ts')
+
+const TARGETS: Record<string, [number, number, number]> = {
+  'dashboard/summary': [15, 30, 50],
+  'dashboard/trends': [25, 50, 100],
+  'dashboard/anomalies': [15, 30, 50],
+  'agent/queue': [30, 60, 100],
+  'agent/accuracy': [30, 60, 100],
+  'agent/quality': [30, 60, 100],
+  'agent/summary': [20, 40, 80],
+  'export/training-data': [2000, 5000, 10000],
+}
+const SQL: Record<string, string> = {
+  'dashboard/summary': `select analytics.get_dashboard_summary()`,
+  'dashboard/trends': `select * from analytics.get_hourly_trends(24)`,
+  'dashboard/anomalies': `select * from analytics.get_active_anomalies()`,
+  'agent/queue': `select * from analytics.get_queue_metrics('day', 7)`,
+  'agent/accuracy': `select * from analytics.get_agent_accuracy(7)`,
+  'agent/quality': `select * from analytics.get_training_quality(7)`,
+  'agent/summary': `select analytics.get_agent_summary()`,
+  'export/training-data': `select * from analytics.export_training_dataset(false, now() - interval '14 days', now(), null, 0, 1000)`,
+}
+
+const db = openPostgres(DATABASE_URL, { max: 4 })
+await migrate(db)
+
+// ------------------------------------------------------------------ 1. data
+const TENANTS = [
+  { slug: 'bench-a', name: 'Bench A', perHour: 260, aov: 85 },
+  { slug: 'bench-b', name: 'Bench B', perHour: 260, aov: 140 },
+]
+const tenantIds: string[] = []
+for (const t of TENANTS) {
+  const existing = await db.query<{ id: string }>(`select id from public.tenants where slug = $1`, [t.slug])
+  if (existing.rows[0]) {
+    tenantIds.push(existing.rows[0].id)
+    continue
+  }
+  const started = Date.now()
+  const { id } = await createTenant(db, { name: t.name, slug: t.slug })
+  tenantIds.push(id)
+  await seedTenant(id, t.perHour, t.aov)
+  console.log(`seeded ${t.slug} in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+}
+const counts = (await db.query(`select (select count(*) from public.orders) as orders, (select count(*) from public.storefront_sessions) as sessions,
+  (select count(*) from public.agent_queries) as queries, (select count(*) from public.approval_queue_items) as queue_items,
+  (select count(*) from public.training_examples) as examples`)).rows[0]
+let t0 = performance.now()
+await db.query(`select analytics.refresh_views()`)
+const refreshMs = performance.now() - t0
+await db.exec(`analyze`)
+console.log(`data: ${JSON.stringify(counts)}; refresh_views() ${refreshMs.toFixed(0)} ms`)
+
+async function seedTenant(tenant: string, perHour: number, aov: number) {
+  await db.query(
+    `insert into public.customers (tenant_id, external_id, first_name, last_name, email, phone, created_at)
+     select $1, 'bc_' || g, 'First' || g, 'Last' || g, 'c' || g || '@bench.example', '+1 555 01' || lpad((g % 100)::text, 2, '0'), now() - interval '91 days'
+     from generate_series(1, 150000) g`,
+    [tenant],
+  )
+  const shape = `(array[0.15,0.1,0.08,0.07,0.08,0.15,0.35,0.6,0.9,1.1,1.25,1.4,1.55,1.5,1.3,1.2,1.2,1.3,1.5,1.7,1.65,1.3,0.8,0.4])`
+  const week = `(array[1.15,0.85,0.9,0.95,1.0,1.15,1.3])`
+  await db.query(
+    `with base as (select min(id) as b from public.customers where tenant_id = $1),
+     hours as (
+       select h, ${shape}[extract(hour from h at time zone 'America/New_York')::int + 1] * ${week}[extract(dow from h at time zone 'America/New_York')::int + 1] as k
+       from generate_series(date_trunc('hour', now()) - interval '90 days', now(), interval '1 hour') h
+     ), n as (select h, greatest(0, round($2 * k * (0.85 + 0.3 * random())))::int as n from hours),
+     o as (
+       select h, i, least(now(), h + random() * interval '1 hour') as t, random() as r1, random() as r2, random() as r3, random() as r4
+       from n cross join lateral generate_series(1, n.n) i
+     )
+     insert into public.orders (tenant_id, external_id, customer_id, status, fulfillment_status, total_price, created_at, updated_at, fulfilled_at)
+     select $1, 'bo_' || extract(epoch from h)::bigint || '_' || i, (select b from base) + floor(r1 * 150000)::bigint,
+            case when r2 < 0.02 then 'cancelled' else 'paid' end,
+            case when t < now() - interval '3 hours' or r3 < 0.5 then 'fulfilled' else 'unfulfilled' end,
+            round((exp(ln($3) - 0.15 + 0.55 * sqrt(-2 * ln(greatest(r4, 1e-9))) * cos(2 * pi() * r3)))::numeric, 2),
+            t, t,
+            case when t < now() - interval '3 hours' or r3 < 0.5 then least(now(), t + r3 * interval '2 hours') end
+     from o`,
+    [tenant, perHour, aov],
+  )
+  await db.query(
+    `insert into public.storefront_sessions (tenant_id, external_id, started_at, converted)
+     select $1, 'bs_' || g, now() - random() * interval '90 days', random() < 0.3 from generate_series(1, 400000) g`,
+    [tenant],
+  )
+  await db.query(
+    `insert into public.conversations (tenant_id, external_id, customer_id, channel, subject, customer_message, created_at)
+     select $1, 'bcv_' || g, (select min(id) from public.customers where tenant_id = $1) + g % 150000, 'chat', 'order question',
+            'Hi, this is First' || g || ' Last' || g || '. Where is order #' || (1000 + g) || '? Call me at +1 (415) 555-' || lpad((g % 10000)::text, 4, '0'),
+            now() - (g / 30000.0) * interval '90 days'
+     from generate_series(1, 30000) g`,
+    [tenant],
+  )
+  await db.query(
+    `insert into public.agent_queries (tenant_id, external_id, conversation_id, agent_type, query_text, response_text, latency_ms, approved,
+       human_edited, accuracy_score, helpfulness_score, tone_score, safe_to_send, created_at)
+     select $1, 'bq_' || c.id, c.id, (array['shipping_assistant','order_status','returns_assistant','product_search','billing_assistant'])[1 + c.id % 5],
+            c.customer_message, 'Drafted reply', 150 + (random() * 400)::int, random() < 0.85, random() < 0.15,
+            round((3 + random() * 2)::numeric, 1), round((3 + random() * 2)::numeric, 1), round((3.5 + random() * 1.5)::numeric, 1), random() < 0.9,
+            c.created_at + interval '1 second'
+     from public.conversations c where c.tenant_id = $1`,
+    [tenant],
+  )
+  await db.query(
+    `insert into public.approval_queue_items (tenant_id, external_id, conversation_id, agent_query_id, agent_type, draft_reply, priority,
+       confidence, status, reviewed_at, created_at)
+     select $1, 'bd_' || q.id, q.conversation_id, q.id, q.agent_type, 'Hi First, your order ships soon.',
+            (array['urgent','high','normal','normal','low'])[1 + q.id % 5], round((55 + random() * 44)::numeric, 2),
+            case when q.created_at > now() - interval '2 hours' then 'pending' when random() < 0.8 then 'approved' when random() < 0.5 then 'edited' else 'rejected' end,
+            case when q.created_at > now() - interval '2 hours' then null else q.created_at + random() * interval '1 hour' end,
+            q.created_at
+     from public.agent_queries q where q.tenant_id = $1`,
+    [tenant],
+  )
+  await db.query(`update public.approval_queue_items set edited_reply = draft_reply || ' (edited)' where tenant_id = $1 and status = 'edited'`, [tenant])
+  await db.query(
+    `insert into public.training_examples (tenant_id, external_id, conversation_id, queue_item_id, input_text, model_draft, safe_to_send, category,
+       sentiment, tone, accuracy_score, helpfulness_score, tone_score, annotator, notes, model_confidence, response_time_ms, created_at)
+     select $1, 'be_' || i.id, i.conversation_id, i.id, c.customer_message, i.draft_reply, random() < 0.9,
+            (array['shipping_inquiry','order_status','return_request','product_question','billing_issue'])[1 + i.id % 5],
+            (array['positive','neutral','negative'])[1 + i.id % 3], 'professional',
+            round((3 + random() * 2)::numeric, 1), round((3 + random() * 2)::numeric, 1), round((3.5 + random() * 1.5)::numeric, 1),
+            'annotator_' || (i.id % 3), 'ok', i.confidence, 200 + (random() * 300)::int, i.reviewed_at + interval '5 minutes'
+     from public.approval_queue_items i join public.conversations c on c.id = i.conversation_id
+     where i.tenant_id = $1 and i.reviewed_at is not null and i.id % 3 <> 0`,
+    [tenant],
+  )
+}
+
+// ------------------------------------------------------------------ users and tokens
+const HASH = 'bench-no-password'
+async function benchUsers(tenant: string, n: number, tag: string) {
+  const { rows } = await db.query<{ user_id: string; session_id: string }>(
+    `with u as (
+       select g, app.create_identity('bench-' || $2 || '-' || g || '-' || $3 || '@bench.example', $4,
+                jsonb_build_object('tenant_id', $1::text, 'roles', jsonb_build_array('admin')), '{}'::jsonb) as user_id
+       from generate_series(1, $5) g
+     ), p as (
+       insert into public.profiles (user_id, tenant_id, username, email)
+       select user_id, $1, 'bench-' || $2 || '-' || g || '-' || $3, 'bench-' || $2 || '-' || g || '-' || $3 || '@bench.example' from u
+       returning user_id, username
+     ), r as (
+       insert into public.user_roles (tenant_id, user_id, role_id)
+       select $1, p.user_id, (select id from public.roles where tenant_id = $1 and name = 'admin') from p
+     )
+     insert into app.auth_sessions (user_id, user_agent)
+     select p.user_id, 'bench' from p
+     returning user_id, id as session_id`,
+    [tenant, tag, crypto.randomBytes(3).toString('hex'), HASH, n],
+  )
+  return Promise.all(
+    rows.map(async (r) =>
+      (
+        await signAccessToken({
+          sub: r.user_id,
+          role: 'authenticated',
+          session_id: r.session_id,
+          app_metadata: { provider: 'email', tenant_id: tenant, roles: ['admin'] },
+        }, 3 * 3600)
+      ).token,
+    ),
+  )
+}
+
+// ------------------------------------------------------------------ (c) SQL floor
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]
+}
+const sqlFloor: Record<string, { p50: number; p95: number; p99: number }> = {}
+{
+  const [uid] = (await db.query<{ user_id: string }>(`select p.user_id from public.profiles p where p.tenant_id = $1 limit 1`, [tenantIds[0]])).rows
+  const claims = uid
+    ? { sub: uid.user_id, role: 'authenticated' as const, app_metadata: { tenant_id: tenantIds[0], roles: ['admin'] } }
+    : { sub: crypto.randomUUID(), role: 'service_role' as const, app_metadata: { tenant_id: tenantIds[0] } }
+  for (const [name, q] of Object.entries(SQL)) {
+    const times: number[] = []
+    const n = name.startsWith('export') ? 20 : 200
+    for (let i = 0; i < n; i++) {
+      const s = performance.now()
+      await asCaller(db, claims as any, (tx) => tx.query(q))
+      times.push(performance.now() - s)
+    }
+    sqlFloor[name] = { p50: pct(times, 50), p95: pct(times, 95), p99: pct(times, 99) }
+  }
+}
+// The summary over raw orders, for comparison with the rollup (the FINDINGS measurement).
+t0 = performance.now()
+await db.query(
+  `select count(*), sum(total_price), count(distinct customer_id) from public.orders
+   where tenant_id = $1 and status <> 'cancelled' and created_at >= date_trunc('hour', now()) - interval '48 hours'`,
+  [tenantIds[0]],
+)
+const rawWindowMs = performance.now() - t0
+
+// ------------------------------------------------------------------ server
+let server: ChildProcess | undefined
+let base = arg('--url')
+if (!base) {
+  if (!args.includes('--skip-build')) {
+    console.log('building the app (react-router build)…')
+    const b = spawnSync('npx', ['react-router', 'build'], { cwd: ROOT, stdio: 'ignore' })
+    if (b.status !== 0) {
+      console.error('build failed; run `npx react-router build` to see why, or pass --url of a running server')
+      process.exit(1)
+    }
+  }
+  server = spawn('npx', ['tsx', 'server/index.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, NODE_ENV: 'production', PORT: String(PORT), DATABASE_URL, JWT_SECRET: BENCH_JWT_SECRET, LOG_REQUESTS: 'false', SEED_DEMO_DATA: 'false' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+    detached: true,
+  })
+  base = `http://127.0.0.1:${PORT}`
+  for (let i = 0; ; i++) {
+    const ok = await fetch(`${base}/healthz`).then((r) => r.ok).catch(() => false)
+    if (ok) break
+    if (i > 120) throw new Error('the server did not come up in 60 s')
+    await new Promise((r) => setTimeout(r, 500))
+  }
+}
+const stopServer = () => {
+  if (server?.pid) {
+    try {
+      process.kill(-server.pid, 'SIGTERM')
+    } catch {}
+  }
+}
+process.on('exit', stopServer)
+
+// ------------------------------------------------------------------ (a) and (b)
+interface Row { endpoint: string; a: { p50: number; p95: number; p99: number; rps: number; non2xx: number }; b: { rps: number; p50: number; p99: number; non2xx: number } }
+const results: Row[] = []
+const serviceTokens = async (n: number) =>
+  Promise.all(
+    Array.from({ length: n }, async () =>
+      (await signAccessToken({ sub: crypto.randomUUID(), role: 'service_role', app_metadata: { tenant_id: tenantIds[0] } }, 3600)).token,
+    ),
+  )
+
+for (const endpoint of Object.keys(TARGETS)) {
+  const isExport = endpoint.startsWith('export')
+  const method = isExport ? 'POST' : 'GET'
+  const body = isExport ? JSON.stringify({ date_from: new Date(Date.now() - 14 * 86_400_000).toISOString(), date_to: new Date().toISOString() }) : undefined
+  const url = `${base}/api/v1/analytics/${endpoint}`
+  const rate = isExport ? 5 : 100
+  const conns = isExport ? 10 : 100
+  // (a) one user per connection, each a fresh budget; the export's 10/hour needs a user per request
+  const users = await benchUsers(tenantIds[0], isExport ? rate * DURATION + 10 : conns, endpoint.replace(/\W/g, ''))
+  let next = 0
+  const a = await autocannon({
+    url, method, body, connections: conns, duration: DURATION, overallRate: rate,
+    headers: { 'content-type': 'application/json' },
+    setupClient: (client: any) => {
+      const auth = () => client.setHeaders({ 'content-type': 'application/json', authorization: `Bearer ${users[next++ % users.length]}` })
+      auth()
+      if (isExport) client.on('response', auth)
+    },
+  } as any)
+  // (b) max throughput, a different service_role subject per request
+  const tokens = await serviceTokens(isExport ? 2000 : 60_000)
+  let k = 0
+  const b = await autocannon({
+    url, method, body, connections: isExport ? 10 : 100, duration: 10,
+    setupClient: (client: any) => {
+      const auth = () => client.setHeaders({ 'content-type': 'application/json', 'x-tenant-id': tenantIds[0], authorization: `Bearer ${tokens[k++ % tokens.length]}` })
+      auth()
+      client.on('response', auth)
+    },
+  } as any)
+  results.push({
+    endpoint,
+    a: { p50: a.latency.p50, p95: (a.latency as any).p97_5 ?? a.latency.p99, p99: a.latency.p99, rps: a.requests.average, non2xx: a.non2xx },
+    b: { rps: b.requests.average, p50: b.latency.p50, p99: b.latency.p99, non2xx: b.non2xx },
+  })
+  console.log(`${endpoint}: done`)
+}
+stopServer()
+
+// ------------------------------------------------------------------ report
+const f = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(1))
+console.log(`\nHot Dash ops benchmark — ${new Date().toISOString()} — ${counts.orders} orders, ${counts.sessions} sessions, ${counts.queries} agent queries`)
+console.log(`refresh_views(): ${refreshMs.toFixed(0)} ms; 48 h window over raw orders (one tenant): ${rawWindowMs.toFixed(1)} ms`)
+console.log(`(a) offered ${DURATION} s at 100 req/s from 100 users (export: 5 req/s, 10 connections); p95 column is autocannon's p97.5`)
+console.log(`(b) 10 s, 100 connections (export 10), as fast as possible; (c) SQL function through the driver as the caller, sequential\n`)
+const head = ['endpoint', 'target p50/p95/p99 ms', '(a) p50', '(a) p97.5', '(a) p99', '(a) req/s', 'non-2xx', '(b) req/s', '(b) p50', '(b) p99', '(c) p50', '(c) p95', '(c) p99', 'in target']
+const lines = results.map((r) => {
+  const t = TARGETS[r.endpoint]
+  const ok = r.a.p50 <= t[0] && r.a.p95 <= t[1] && r.a.p99 <= t[2] && r.a.non2xx === 0
+  const c = sqlFloor[r.endpoint]
+  return [r.endpoint, t.join('/'), f(r.a.p50), f(r.a.p95), f(r.a.p99), f(r.a.rps), String(r.a.non2xx), f(r.b.rps), f(r.b.p50), f(r.b.p99), f(c.p50), f(c.p95), f(c.p99), ok ? 'yes' : 'NO']
+})
+const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)))
+console.log(head.map((h, i) => h.padEnd(widths[i])).join(' | '))
+console.log(widths.map((w) => '-'.repeat(w)).join('-|-'))
+for (const l of lines) console.log(l.map((c, i) => c.padEnd(widths[i])).join(' | '))
+await db.close()
+process.exit(0)
