@@ -84,6 +84,7 @@ interface JobsState {
   schedules: Map<string, ScheduleDefinition>
   running: Map<string, RunningJob>
   worker?: Worker
+  starting?: { db: Db; done: Promise<void> }
   schemaReady?: boolean
 }
 // Shared by every copy of this module in the process (tsx loads one, Vite's SSR graph another).
@@ -242,7 +243,19 @@ export interface WorkerOptions {
 /** Starts pg-boss with maintenance and cron, creates every defined queue and schedule, and works them. */
 export async function startWorker(db?: Db, opts: WorkerOptions = {}) {
   db ??= await getDb()
-  if (state.worker?.db === db) return
+  // Concurrent callers (boot hook and a test, two module copies) share one start.
+  if (state.starting?.db === db) return state.starting.done
+  const done = launchWorker(db, opts)
+  state.starting = { db, done }
+  try {
+    await done
+  } catch (err) {
+    state.starting = undefined
+    throw err
+  }
+}
+
+async function launchWorker(db: Db, opts: WorkerOptions) {
   if (state.worker) await stopWorker()
   const bossOpts: BossOptions = { supervise: true, ...opts }
   const boss = await startBoss(db, bossOpts)
@@ -278,6 +291,7 @@ export async function startWorker(db?: Db, opts: WorkerOptions = {}) {
 export async function stopWorker(opts: { timeoutMs?: number } = {}) {
   const worker = state.worker
   state.worker = undefined
+  state.starting = undefined
   if (worker) {
     clearInterval(worker.cancelPoll)
     clearInterval(worker.reconcile)
