@@ -360,3 +360,35 @@ describe('error report download', () => {
     expect(out[6001].startsWith('6001,n,bad6001,')).toBe(true)
   })
 })
+
+describe('column names are data', () => {
+  it('loads, previews and describes columns named like SQL, with quotes, spaces and accents', async () => {
+    const names = ['a"; drop table public.tenants; --', 'Data Usage (GB)', 'Zoë', 'select']
+    const tpl = await json(app.fetch('/api/v1/template/', {
+      method: 'POST', headers: a.admin.auth,
+      json: { template_name: 'Weird names', template_schema: names.map((n, i) => ({ column_name: n, data_type: i === 1 ? 'Float' : 'String' })) },
+    }))
+    expect(tpl.status).toBe(201)
+    const header = names.map((n) => `"${n.replace(/"/g, '""')}"`).join(',')
+    const up = await upload(a, `dataset_name=weird&usage=o&template_id=${tpl.body.id}&iceberg_table_name=weird_names`, [{ name: 'w.csv', body: `${header}\nx,1.5,é,y\n` }])
+    expect(up.status, JSON.stringify(up.body)).toBe(201)
+    const v = await json(app.fetch(`/api/v1/dataset/view?dataset_id=${up.body.dataset_id}`, { headers: a.viewer.auth }))
+    expect(v.body.preview).toEqual([{ [names[0]]: 'x', [names[1]]: 1.5, [names[2]]: 'é', [names[3]]: 'y' }])
+    const cols = await json(app.fetch('/api/v1/datalake/tables/columns?schema_name=silver&table_name=weird_names', { headers: a.viewer.auth }))
+    expect(cols.body.map((c: any) => c.column_name)).toEqual(names)
+    const n = await json(app.fetch(`/api/v1/datalake/numeric_stats?schema_name=silver&table_name=weird_names&column_name=${encodeURIComponent(names[1])}`, { headers: a.viewer.auth }))
+    expect(n.body).toMatchObject({ count: 1, mean: 1.5 })
+    const d = await json(app.fetch(`/api/v1/datalake/distinct-count?schema=silver&table=weird_names&column=${encodeURIComponent(names[0])}`, { headers: a.viewer.auth }))
+    expect(d.body.distinct_count).toBe(1)
+    expect((await app.db.query(`select count(*)::int as n from public.tenants`)).rows[0].n).toBeGreaterThanOrEqual(2)
+  })
+  it('operators and viewers cannot upload', async () => {
+    for (const who of ['viewer'] as const) {
+      const r = await upload(a, `dataset_name=nope&usage=p&template_id=${templateId}`, [{ name: 'x.csv', body: fixture('telecom_defects.csv') }], who)
+      expect(r.status).toBe(403)
+    }
+    const op = await json(app.fetch(`/api/v1/dataset/upload?dataset_name=nope&usage=p`, { method: 'POST', headers: a.operator.auth, body: multipart([{ name: 'x.csv', body: 'a\n1\n' }]) }))
+    expect(op.status).toBe(403)
+    expect(storedFiles(a.id).some((f) => f.includes('nope'))).toBe(false)
+  })
+})
