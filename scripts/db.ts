@@ -22,6 +22,9 @@ switch (command) {
   case 'migrate': {
     const db = await open()
     const applied = await migrate(db, { log })
+    // The job queue's own schema (pg-boss) too, so web processes can enqueue before a worker ever started.
+    const { migrateJobSchema } = await import('../app/jobs/boss.server.ts')
+    await migrateJobSchema(db)
     console.log(applied.length ? `applied ${applied.length} migration(s)` : 'database is up to date')
     await db.close()
     break

@@ -45,6 +45,11 @@ const server = app.listen(env.PORT, env.HOST, () => {
 for (const sig of ['SIGTERM', 'SIGINT'] as const) {
   process.once(sig, () => {
     server.close()
-    void import('../app/db/index.server.ts').then((m) => m.closeDb()).finally(() => process.exit(0))
+    // Let running jobs wind down before the database closes under them.
+    void import('../app/jobs/registry.server.ts')
+      .then((m) => m.stopJobs({ timeoutMs: 10_000 }))
+      .then(() => import('../app/db/index.server.ts'))
+      .then((m) => m.closeDb())
+      .finally(() => process.exit(0))
   })
 }
