@@ -9,7 +9,6 @@ const route = api({
     description: "file_path is the file's csv_file_path (/datasets/<id>/files/<id>/<name>), resolved only among your own file records; file_id works too.",
     tags: ['Files'],
     permission: 'datasets.read',
-    rateLimit: 'export',
     query: z.object({ file_path: z.string().max(1000, 'is too long').optional(), file_id: intId.optional() }),
     handler: ({ db, query }) => downloadFile(db, query),
   },
