@@ -71,6 +71,15 @@ export async function action({ request, params }: Route.ActionArgs) {
       case 'delete-dataset':
         await ds.deleteDataset(db, caller, id)
         return redirect('/datasets', { headers })
+      case 'save-template': {
+        // Confirms inferred column types by keeping them as a template for the next uploads.
+        const { createTemplate } = await import('#app/features/templates/templates.server.ts')
+        const result = await asCaller(db, caller.claims, async (tx) => {
+          const d = await ds.getDatasetDetail(tx, id)
+          return createTemplate(tx, caller.tenantId, { template_name: String(form.get('template_name') || `${d.dataset_name} columns`), template_schema: d.columns })
+        })
+        return data({ ok: true as const, result }, { headers })
+      }
       case 'delete-file':
         // Manages its own transaction: rows leave the tables, the stored file goes after commit.
         return data({ ok: true as const, result: await files.deleteFile(db, caller, Number(form.get('file_id'))) }, { headers })
@@ -150,6 +159,23 @@ export default function DatasetPage({ loaderData, actionData }: Route.ComponentP
           <p className={`text-2xl font-semibold ${dataset.is_valid ? 'text-emerald-700' : 'text-rose-700'}`}>{dataset.is_valid ? 'Valid' : 'Not valid'}</p>
         </Card>
       </div>
+
+      {dataset.schema_inferred ? (
+        <Card title="Inferred column types" className="mb-6">
+          <p className="mb-2 text-sm text-slate-700">
+            No template was given: the types were read from the data.{' '}
+            {dataset.columns.map((c) => (
+              <span key={c.column_name} className="mr-2 inline-block rounded bg-slate-100 px-2 py-0.5 text-xs">
+                {c.column_name}: <strong>{c.data_type}</strong>
+              </span>
+            ))}
+          </p>
+          {canWrite ? <ActionForm intent="save-template" fields={{ template_name: `${dataset.dataset_name} columns` }} label="Keep these types as a template" /> : null}
+          {actionData?.ok && actionData.result && 'template_schema' in (actionData.result as object) ? (
+            <p className="mt-2 text-sm text-emerald-700">Saved as a template.</p>
+          ) : null}
+        </Card>
+      ) : null}
 
       <Card title="Files and error reports" className="mb-6">
         {files.map((f) => (

@@ -50,3 +50,16 @@ test('upload a CSV with bad rows, see and download the error report, see the sta
   await expect(page.getByTestId('stats-status')).toHaveText('completed', { timeout: 30_000 })
   await expect(page.getByRole('cell', { name: 'DataUsageGB' }).first()).toBeVisible()
 })
+
+test('types inferred without a template are shown and can be kept as a template', async ({ page, login }) => {
+  await login(page, 'acme-data-scientist')
+  await page.goto('/datasets')
+  await page.getByRole('link', { name: 'network-congestion' }).click()
+  await expect(page.getByRole('heading', { name: 'Inferred column types' })).toBeVisible()
+  await expect(page.getByText('traffic_load_gbps: Float')).toBeVisible()
+  await page.waitForLoadState('networkidle')
+  await page.getByRole('button', { name: 'Keep these types as a template' }).click()
+  await expect(page.getByText('Saved as a template.')).toBeVisible()
+  await page.goto('/templates')
+  await expect(page.getByRole('cell', { name: 'network-congestion columns' })).toBeVisible()
+})
