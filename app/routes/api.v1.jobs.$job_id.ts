@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { api } from '#app/http/api-route.server.ts'
 import { readJob } from '#app/jobs/jobs-api.server.ts'
 
-export const { loader, action } = api({
+const route = api({
   GET: {
     summary: 'A background job: status, progress, message, result, error',
     tags: ['Jobs'],
@@ -10,3 +10,6 @@ export const { loader, action } = api({
     handler: ({ db, params }) => readJob(db, params.job_id),
   },
 })
+
+export const loader = route.loader
+export const action = route.action

@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { api } from '#app/http/api-route.server.ts'
 import { terminateJob } from '#app/jobs/jobs-api.server.ts'
 
-export const { loader, action } = api({
+const route = api({
   POST: {
     summary: 'Terminate a running job (ML spec name; cancels the job of the caller’s tenant)',
     tags: ['Jobs'],
@@ -15,3 +15,6 @@ export const { loader, action } = api({
     handler: ({ db, query }) => terminateJob(db, query.ray_job_id),
   },
 })
+
+export const loader = route.loader
+export const action = route.action
