@@ -73,9 +73,12 @@ for (const t of TENANTS) {
     continue
   }
   const started = Date.now()
-  const { id } = await createTenant(db, { name: t.name, slug: t.slug })
+  const id = await db.transaction(async (tx) => {
+    const { id } = await createTenant(tx, { name: t.name, slug: t.slug })
+    await seedTenant(tx, id, t.perHour, t.aov)
+    return id
+  })
   tenantIds.push(id)
-  await seedTenant(id, t.perHour, t.aov)
   console.log(`seeded ${t.slug} in ${((Date.now() - started) / 1000).toFixed(1)} s`)
 }
 const counts = (await db.query(`select (select count(*) from public.orders) as orders, (select count(*) from public.storefront_sessions) as sessions,
@@ -87,7 +90,7 @@ const refreshMs = performance.now() - t0
 await db.exec(`analyze`)
 console.log(`data: ${JSON.stringify(counts)}; refresh_views() ${refreshMs.toFixed(0)} ms`)
 
-async function seedTenant(tenant: string, perHour: number, aov: number) {
+async function seedTenant(db: import('../app/db/db.server.ts').Sql, tenant: string, perHour: number, aov: number) {
   await db.query(
     `insert into public.customers (tenant_id, external_id, first_name, last_name, email, phone, created_at)
      select $1, 'bc_' || g, 'First' || g, 'Last' || g, 'c' || g || '@bench.example', '+1 555 01' || lpad((g % 100)::text, 2, '0'), now() - interval '91 days'
@@ -140,17 +143,19 @@ async function seedTenant(tenant: string, perHour: number, aov: number) {
     [tenant],
   )
   await db.query(
-    `insert into public.approval_queue_items (tenant_id, external_id, conversation_id, agent_query_id, agent_type, draft_reply, priority,
-       confidence, status, reviewed_at, created_at)
-     select $1, 'bd_' || q.id, q.conversation_id, q.id, q.agent_type, 'Hi First, your order ships soon.',
-            (array['urgent','high','normal','normal','low'])[1 + q.id % 5], round((55 + random() * 44)::numeric, 2),
-            case when q.created_at > now() - interval '2 hours' then 'pending' when random() < 0.8 then 'approved' when random() < 0.5 then 'edited' else 'rejected' end,
-            case when q.created_at > now() - interval '2 hours' then null else q.created_at + random() * interval '1 hour' end,
-            q.created_at
-     from public.agent_queries q where q.tenant_id = $1`,
+    `insert into public.approval_queue_items (tenant_id, external_id, conversation_id, agent_query_id, agent_type, draft_reply, edited_reply,
+       priority, confidence, status, reviewed_at, created_at)
+     select $1, 'bd_' || x.id, x.conversation_id, x.id, x.agent_type, 'Hi First, your order ships soon.',
+            case when x.status = 'edited' then 'Hi First, your order ships today.' end,
+            (array['urgent','high','normal','normal','low'])[1 + x.id % 5], round((55 + random() * 44)::numeric, 2), x.status,
+            case when x.status <> 'pending' then x.created_at + random() * interval '1 hour' end, x.created_at
+     from (
+       select q.*, case when q.created_at > now() - interval '2 hours' then 'pending'
+                        else (array['approved','approved','approved','approved','approved','approved','approved','edited','edited','rejected'])[1 + floor(random() * 10)::int] end as status
+       from public.agent_queries q where q.tenant_id = $1
+     ) x`,
     [tenant],
   )
-  await db.query(`update public.approval_queue_items set edited_reply = draft_reply || ' (edited)' where tenant_id = $1 and status = 'edited'`, [tenant])
   await db.query(
     `insert into public.training_examples (tenant_id, external_id, conversation_id, queue_item_id, input_text, model_draft, safe_to_send, category,
        sentiment, tone, accuracy_score, helpfulness_score, tone_score, annotator, notes, model_confidence, response_time_ms, created_at)
@@ -175,11 +180,11 @@ async function benchUsers(tenant: string, n: number, tag: string) {
        from generate_series(1, $5) g
      ), p as (
        insert into public.profiles (user_id, tenant_id, username, email)
-       select user_id, $1, 'bench-' || $2 || '-' || g || '-' || $3, 'bench-' || $2 || '-' || g || '-' || $3 || '@bench.example' from u
+       select user_id, $1::uuid, 'bench-' || $2 || '-' || g || '-' || $3, 'bench-' || $2 || '-' || g || '-' || $3 || '@bench.example' from u
        returning user_id, username
      ), r as (
        insert into public.user_roles (tenant_id, user_id, role_id)
-       select $1, p.user_id, (select id from public.roles where tenant_id = $1 and name = 'admin') from p
+       select $1::uuid, p.user_id, (select id from public.roles where tenant_id = $1::uuid and name = 'admin') from p
      )
      insert into app.auth_sessions (user_id, user_agent)
      select p.user_id, 'bench' from p
