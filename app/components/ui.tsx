@@ -162,3 +162,21 @@ export function Table({ headers, children }: { headers: string[]; children: Reac
     </div>
   )
 }
+
+/** The product mark: drawn, not an emoji (servers and kiosks often lack emoji fonts). */
+export function Logo({ className = '' }: { className?: string }) {
+  return (
+    <span className={`inline-flex items-center gap-2 font-bold tracking-tight ${className}`}>
+      <svg aria-hidden="true" viewBox="0 0 24 24" className="h-6 w-6">
+        <defs>
+          <linearGradient id="hd-flame" x1="0" y1="1" x2="0" y2="0">
+            <stop offset="0" stopColor="#f43f5e" />
+            <stop offset="1" stopColor="#f59e0b" />
+          </linearGradient>
+        </defs>
+        <path fill="url(#hd-flame)" d="M12 2c1 4 5 6 5 11a5 5 0 0 1-10 0c0-2.5 1.2-4 2.5-5.5C10 9.5 10.5 11 12 12c0-3-1-6 0-10z" />
+      </svg>
+      Hot Dash
+    </span>
+  )
+}

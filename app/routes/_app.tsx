@@ -2,7 +2,7 @@ import { useState } from 'react'
 import { Form, NavLink, Outlet, useNavigation } from 'react-router'
 import { navFor } from '#app/components/nav.ts'
 import { GeneralErrorBoundary } from '#app/components/error-boundary.tsx'
-import { CsrfInput } from '#app/components/ui.tsx'
+import { CsrfInput, Logo } from '#app/components/ui.tsx'
 import type { Route } from './+types/_app'
 
 export async function loader({ request }: Route.LoaderArgs) {
@@ -23,7 +23,7 @@ export default function AppLayout({ loaderData }: Route.ComponentProps) {
       <aside className="border-b border-slate-200 bg-slate-900 text-slate-100 md:min-h-screen md:w-60 md:border-b-0">
         <div className="flex items-center justify-between px-4 py-4">
           <NavLink to="/" className="text-lg font-bold tracking-tight">
-            🔥 Hot Dash
+            <Logo className="text-lg" />
           </NavLink>
           <button
             type="button"

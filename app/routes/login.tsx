@@ -1,5 +1,5 @@
 import { data, Form, redirect, useNavigation } from 'react-router'
-import { Button, Field, Notice } from '#app/components/ui.tsx'
+import { Button, Field, Logo, Notice } from '#app/components/ui.tsx'
 import type { Route } from './+types/login'
 
 export const meta = () => [{ title: 'Log in · Hot Dash' }]
@@ -40,7 +40,9 @@ export default function Login({ actionData }: Route.ComponentProps) {
   return (
     <main className="flex min-h-full items-center justify-center p-6">
       <div className="w-full max-w-sm rounded-lg border border-slate-200 bg-white p-8 shadow-sm">
-        <h1 className="text-2xl font-bold">🔥 Hot Dash</h1>
+        <h1 className="text-2xl">
+          <Logo />
+        </h1>
         <p className="mt-1 mb-6 text-sm text-slate-600">Log in to your workspace</p>
         <Form method="post" className="flex flex-col gap-4" noValidate>
           {actionData?.message ? <Notice kind="error">{actionData.message}</Notice> : null}
