@@ -186,3 +186,23 @@ describe('datalake', () => {
     expect(err.code).toBe('42501')
   })
 })
+
+describe('reading a dataset back (for training and inference)', () => {
+  it('streams the typed valid rows in file order, in batches, with a column subset', async () => {
+    const { forEachSilverBatch } = await import('#app/features/datasets/read.server.ts')
+    const sizes: number[] = []
+    const got: unknown[][] = []
+    const r = await forEachSilverBatch(app.db, a.id, datasetId, (b) => {
+      sizes.push(b.rows.length)
+      got.push(...b.rows)
+      expect(b.columns.map((c) => c.column_name)).toEqual(['amount', 'id', 'day'])
+    }, { columns: ['amount', 'id', 'day'], batchSize: 250 })
+    expect(r.rows).toBe(valid.length)
+    expect(sizes).toEqual([250, 250, valid.length - 500])
+    expect(got.map((x) => x[1])).toEqual(valid.map((x) => x.id))
+    expect(got.map((x) => x[0])).toEqual(valid.map((x) => x.amount))
+    expect(got.map((x) => x[2])).toEqual(valid.map((x) => x.day))
+    await expect(forEachSilverBatch(app.db, b.id, datasetId, () => {})).rejects.toMatchObject({ status: 404 })
+    await expect(forEachSilverBatch(app.db, a.id, datasetId, () => {}, { columns: ['nope'] })).rejects.toMatchObject({ status: 400 })
+  })
+})
