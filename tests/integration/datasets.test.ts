@@ -392,3 +392,23 @@ describe('column names are data', () => {
     expect(storedFiles(a.id).some((f) => f.includes('nope'))).toBe(false)
   })
 })
+
+describe('names are per tenant', () => {
+  it('lets two tenants use the same dataset, table and template names without seeing each other', async () => {
+    const tb = await json(app.fetch('/api/v1/template/', { method: 'POST', headers: b.admin.auth, json: TEMPLATE }))
+    expect(tb.status).toBe(201)
+    const qs = (t: number) => `dataset_name=shared-name&usage=p&template_id=${t}&iceberg_table_name=shared_table`
+    const ra = await upload(a, qs(templateId), [{ name: 'a.csv', body: fixture('telecom_clean_semicolon.csv') }])
+    const rb = await upload(b, qs(tb.body.id), [{ name: 'b.csv', body: fixture('telecom_defects.csv') }])
+    expect([ra.status, rb.status]).toEqual([201, 201])
+    const va = await json(app.fetch(`/api/v1/dataset/view?dataset_id=${ra.body.dataset_id}`, { headers: a.viewer.auth }))
+    const vb = await json(app.fetch(`/api/v1/dataset/view?dataset_id=${rb.body.dataset_id}`, { headers: b.viewer.auth }))
+    expect([va.body.total, vb.body.total]).toEqual([2, 4])
+    const ma = await json(app.fetch('/api/v1/datalake/table_metadata?schema_name=silver&table_name=shared_table', { headers: a.viewer.auth }))
+    const mb = await json(app.fetch('/api/v1/datalake/table_metadata?schema_name=silver&table_name=shared_table', { headers: b.viewer.auth }))
+    expect([ma.body.row_count, mb.body.row_count]).toEqual([2, 4])
+    expect(ma.body.physical_table).not.toBe(mb.body.physical_table)
+    const dup = await upload(a, qs(templateId), [{ name: 'a.csv', body: fixture('telecom_clean_semicolon.csv') }])
+    expect(dup.status).toBe(409)
+  })
+})
