@@ -79,6 +79,25 @@ function rssSampler() {
 }
 const mb = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MB`
 
+/** CPU seconds used so far by this database's server processes (Linux /proc; the machine's load does not count). */
+function pgCpuSeconds(dbName: string): number {
+  if (!fs.existsSync('/proc/self/stat')) return NaN
+  const tick = 100 // USER_HZ on Linux
+  let total = 0
+  for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+      if (!cmd.startsWith('postgres: ') || !cmd.includes(` ${dbName} `)) continue
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      total += (Number(f[11]) + Number(f[12])) / tick
+    } catch {
+      // the process ended
+    }
+  }
+  return total
+}
+
 async function main() {
   const { getDb, closeDb } = await import('#app/db/index.server.ts')
   const { createTenant, provisionUser } = await import('#app/features/users/provision.server.ts')
@@ -97,7 +116,8 @@ async function main() {
     [tenant.id, JSON.stringify(COLUMNS.map((c) => ({ ...c, default_value: null })))],
   )
   console.log(`Postgres: ${process.env.DATABASE_URL!.replace(/:[^:@/]*@/, ':***@')}  node ${process.version}  ${os.cpus().length} CPUs`)
-  console.log('rows       size     COPY floor          upload+validate+load       ratio   peak RSS (upload)  invalid rows')
+  const dbName = new URL(process.env.DATABASE_URL!).pathname.slice(1)
+  console.log('rows       size     COPY floor          upload+validate+load       ratio   peak RSS (upload)  invalid rows    CPU s: node / postgres')
 
   for (const n of SIZES) {
     const file = path.join(os.tmpdir(), `hd-bench-${n}.csv`)
@@ -105,16 +125,20 @@ async function main() {
 
     // The floor: COPY of the same file into a 20-column text table.
     await sql.unsafe(`drop table if exists public.bench_copy_floor; create unlogged table public.bench_copy_floor (${COLUMNS.map((c) => `${c.column_name} text`).join(', ')})`).simple()
+    const floorPg0 = pgCpuSeconds(dbName)
     let t0 = performance.now()
     const w = await sql.unsafe(`copy public.bench_copy_floor from stdin with (format csv, header true)`).writable()
     await new Promise<void>((resolve, reject) => {
       fs.createReadStream(file).pipe(w).on('finish', resolve).on('error', reject)
     })
     const copySec = (performance.now() - t0) / 1000
+    const floorPg = pgCpuSeconds(dbName) - floorPg0
     await sql.unsafe(`drop table public.bench_copy_floor`)
 
     global.gc?.()
     const stop = rssSampler()
+    const cpu0 = process.cpuUsage()
+    const pg0 = pgCpuSeconds(dbName)
     const boundary = `----hd${crypto.randomBytes(8).toString('hex')}`
     t0 = performance.now()
     const res = await upload.action({
@@ -128,6 +152,9 @@ async function main() {
     })
     const upSec = (performance.now() - t0) / 1000
     const peak = stop()
+    const cpu = process.cpuUsage(cpu0)
+    const nodeCpu = (cpu.user + cpu.system) / 1e6
+    const pgCpu = pgCpuSeconds(dbName) - pg0
     const body = await res.json()
     if (res.status !== 201) throw new Error(`upload failed: ${res.status} ${JSON.stringify(body)}`)
     const f = body.files[0]
@@ -135,7 +162,7 @@ async function main() {
     const upRate = n / upSec
     console.log(
       `${String(n).padEnd(10)} ${mb(bytes).padEnd(8)} ${copySec.toFixed(2)} s ${Math.round(copyRate).toLocaleString('en').padStart(9)} rows/s  ` +
-        `${upSec.toFixed(2)} s ${Math.round(upRate).toLocaleString('en').padStart(9)} rows/s   ${(upRate / copyRate).toFixed(2)}    ${mb(peak).padEnd(18)} ${f.error_report?.invalid_rows ?? 0} (expected ${invalid})`,
+        `${upSec.toFixed(2)} s ${Math.round(upRate).toLocaleString('en').padStart(9)} rows/s   ${(upRate / copyRate).toFixed(2)}    ${mb(peak).padEnd(18)} ${String(f.error_report?.invalid_rows ?? 0).padEnd(6)}(expected ${invalid})  ${nodeCpu.toFixed(2)} / ${pgCpu.toFixed(2)} (COPY floor: postgres ${floorPg.toFixed(2)})`,
     )
     await fetchDelete(body.dataset_id)
     fs.rmSync(file, { force: true })

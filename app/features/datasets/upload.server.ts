@@ -257,13 +257,6 @@ async function loadFile(tx: LoadTx, target: DatasetTarget, file: ReceivedFile, l
   return out[0]
 }
 
-/** Fresh planner statistics for the loaded tables (row estimates in the datalake, good plans for readers). */
-async function analyzeTables(tx: LoadTx, target: DatasetTarget) {
-  await tx.asServer()
-  await tx.exec(`analyze bronze.${ident(target.bronze)}; analyze silver.${ident(target.silver)};`)
-  await tx.asCaller()
-}
-
 /** Recomputes a dataset's totals and validity from its files (after upload, add and delete). */
 export async function refreshDatasetTotals(tx: { query: LoadTx['query'] }, datasetId: number) {
   await tx.query(
@@ -365,7 +358,6 @@ export async function createDataset(
   await createTables(tx, target, tableName)
   const out: FileOut[] = []
   for (const f of files) out.push(await loadFile(tx, target, f, limits))
-  await analyzeTables(tx, target)
   await refreshDatasetTotals(tx, target.id)
   return {
     dataset_id: target.id,
@@ -400,8 +392,7 @@ export async function addFiles(db: Db, caller: Caller, request: Request, dataset
       const target: DatasetTarget = { id: datasetId, tenantId: caller.tenantId, columns: rows[0].columns, bronze, silver }
       const out: FileOut[] = []
       for (const f of files) out.push(await loadFile(tx, target, f, limits))
-      await analyzeTables(tx, target)
-      await refreshDatasetTotals(tx, datasetId)
+          await refreshDatasetTotals(tx, datasetId)
       await tx.query(`update public.datasets set modified_at = now() where id = $1`, [datasetId])
       return { dataset_id: datasetId, dataset_name: rows[0].dataset_name, data_source: rows[0].data_source, files: out }
     })
