@@ -115,7 +115,9 @@ export function asCaller<T>(db: Db, claims: Claims | null, fn: (tx: Sql) => Prom
 }
 
 export async function setCaller(tx: Sql, claims: Claims | null) {
-  const role = claims?.role ?? 'anon'
+  // A service_role caller acting for a tenant keeps its claims (all permissions) but not the database role's
+  // BYPASSRLS: it sees that tenant's rows only.
+  const role = claims?.role === 'service_role' && claims.app_metadata?.tenant_id ? 'authenticated' : (claims?.role ?? 'anon')
   await tx.query(`select set_config('role', $1, true), set_config('request.jwt.claims', $2, true)`, [
     role,
     JSON.stringify(claims ?? { role: 'anon' }),

@@ -24,7 +24,7 @@ export function readMigrations(dir = MIGRATIONS_DIR): Migration[] {
 }
 
 /**
- * Applies pending migrations in order, each in its own transaction, recording them in the
+ * Applies pending migrations in order, all in one transaction (a failing one leaves none applied), recording them in the
  * table the Supabase CLI uses so `supabase db push` and this runner agree on what is applied.
  */
 export async function migrate(db: Db, opts: { log?: (msg: string) => void } = {}): Promise<string[]> {
@@ -78,7 +78,10 @@ export async function resetSchema(db: Db) {
     grant usage on schema public to public;
     grant create on schema public to current_user;
     do $$ begin
-      if to_regclass('auth.users') is not null then delete from auth.users; end if;
+      -- Only our compatibility auth schema is emptied; a Supabase project's users are never touched.
+      if to_regclass('auth.users') is not null and obj_description('auth'::regnamespace, 'pg_namespace') = 'hot-dash compat' then
+        delete from auth.users;
+      end if;
     end $$;
   `)
 }

@@ -6,7 +6,7 @@ import { authenticateRequest, type Caller } from '#app/features/auth/caller.serv
 import { verifyCsrf } from '#app/features/auth/csrf.server.ts'
 import { ApiError, authRequired, errorBody, forbidden, fromDatabase, fromZod } from './errors.server.ts'
 import { logRequest, logError } from './log.server.ts'
-import { consumeRateLimit, type RateClass } from './rate-limit.server.ts'
+import { assertUnderLimit, consumeRateLimit, countFailure, type RateClass } from './rate-limit.server.ts'
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 
@@ -80,13 +80,21 @@ export function api(defs: ApiDefinitions): { loader: ApiRouteFn; action: ApiRout
     if (!def) {
       const requestId = requestIdOf(args.request)
       const err = new ApiError(405, 'METHOD_NOT_ALLOWED', `${method} is not allowed here`, { allowed: methods })
-      return json(errorBody(err, requestId), err.status, { Allow: methods.join(', '), 'X-Request-Id': requestId })
+      logRequest({ request_id: requestId, method, path: new URL(args.request.url).pathname, user_id: null, tenant_id: null, status_code: 405, response_time_ms: 0, cache_hit: false })
+      return json(errorBody(err, requestId), err.status, { Allow: methods.join(', '), 'X-Request-Id': requestId, 'X-API-Version': '1' })
     }
     return handle(def, args)
   }
   // The OpenAPI builder reads the definitions back from the route module's exports.
   const fn = Object.assign(dispatch, { definitions: defs })
   return { loader: fn, action: fn }
+}
+
+/** If-None-Match may list several tags, or be `*`; weak comparison as RFC 9110 prescribes for GET. */
+function etagMatches(header: string | null, etag: string) {
+  if (!header) return false
+  const bare = (t: string) => t.trim().replace(/^W\//, '')
+  return header.split(',').some((t) => t.trim() === '*' || bare(t) === bare(etag))
 }
 
 function requestIdOf(request: Request) {
@@ -110,9 +118,9 @@ async function handle(def: ApiDefinition<any, any, any, any>, { request, params 
   let cacheHit = false
   try {
     const db = await getDb()
-    // Public routes (login, health) ignore credentials that do not verify instead of refusing the request.
-    caller = def.auth === 'none' ? await authenticateRequest(request, db).catch(() => null) : await authenticateRequest(request, db)
+    // Public routes (login, health) do not look at credentials at all.
     if (def.auth !== 'none') {
+      caller = await authenticateWithGuard(request, db)
       if (!caller) throw authRequired()
       if (caller.via === 'cookie' && !['GET', 'HEAD'].includes(request.method)) await verifyCsrf(request, caller)
     }
@@ -154,17 +162,17 @@ async function handle(def: ApiDefinition<any, any, any, any>, { request, params 
       return new Response(null, { status, headers })
     }
     const text = JSON.stringify(result)
-    if (def.cache && request.method === 'GET') {
+    if (def.cache && (request.method === 'GET' || request.method === 'HEAD')) {
       const etag = `W/"${crypto.createHash('sha1').update(text).digest('base64url')}"`
       headers.set('ETag', etag)
-      if (request.headers.get('if-none-match') === etag) {
+      if (etagMatches(request.headers.get('if-none-match'), etag)) {
         cacheHit = true
         status = 304
         return new Response(null, { status, headers })
       }
     }
     headers.set('Content-Type', 'application/json; charset=utf-8')
-    return new Response(text, { status, headers })
+    return new Response(request.method === 'HEAD' ? null : text, { status, headers })
   } catch (err) {
     const apiErr = toApiError(err)
     status = apiErr.status
@@ -198,8 +206,23 @@ export function toApiError(err: unknown): ApiError {
 }
 
 function rateKey(caller: Caller | null, request: Request) {
-  if (caller) return `${caller.kind}:${caller.apiKeyId ?? caller.userId}`
-  return `ip:${clientIp(request)}`
+  if (!caller) return `ip:${clientIp(request)}`
+  // Service tokens share one subject, so their budget is per tenant.
+  if (caller.kind === 'service') return `service:${caller.tenantId}`
+  return `${caller.kind}:${caller.apiKeyId ?? caller.userId}`
+}
+
+/** Credentials that fail to verify count against the client's IP, so guessing keys or tokens is throttled. */
+async function authenticateWithGuard(request: Request, db: Db) {
+  if (!request.headers.has('authorization')) return authenticateRequest(request, db)
+  const key = `authfail:${clientIp(request)}`
+  await assertUnderLimit('auth_ip', key)
+  try {
+    return await authenticateRequest(request, db)
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) await countFailure('auth_ip', key)
+    throw e
+  }
 }
 
 export function clientIp(request: Request) {

@@ -8,6 +8,8 @@ export const RATE_CLASSES = {
   agent: { points: 60, duration: 60 },
   export: { points: 10, duration: 3600 },
   auth: { points: 10, duration: 15 * 60 },
+  // Failed logins or credentials from one IP across all usernames/keys (an office behind one NAT stays well under it).
+  auth_ip: { points: 100, duration: 15 * 60 },
   default: { points: 600, duration: 60 },
 } as const
 export type RateClass = keyof typeof RATE_CLASSES
@@ -61,6 +63,11 @@ export async function consumeRateLimit(cls: RateClass, key: string, points = 1) 
 }
 
 /** Refuses with 429 if the key has already spent its budget, without spending a point (failure guards). */
+/** Counts one failure against a key without refusing (the next assertUnderLimit decides). */
+export async function countFailure(cls: RateClass, key: string) {
+  await limiter(cls).penalty(key, 1)
+}
+
 export async function assertUnderLimit(cls: RateClass, key: string) {
   const res = await limiter(cls).get(key)
   if (res && res.consumedPoints >= RATE_CLASSES[cls].points) {
@@ -81,17 +88,23 @@ export async function assertUnderLimit(cls: RateClass, key: string) {
  * Brute-force guard: refuses while the key is locked out, runs the attempt, and counts a point only when it fails
  * (returns null or throws). A success clears the key.
  */
-export async function guardFailures<T>(key: string, attempt: () => Promise<T | null>, onFailure: () => Error): Promise<T> {
+export async function guardFailures<T>(key: string, attempt: () => Promise<T | null>, onFailure: () => Error, ip?: string): Promise<T> {
+  const ipKey = ip ? `authfail:${ip}` : undefined
+  if (ipKey) await assertUnderLimit('auth_ip', ipKey)
   await assertUnderLimit('auth', key)
+  const fail = async () => {
+    await limiter('auth').penalty(key, 1)
+    if (ipKey) await limiter('auth_ip').penalty(ipKey, 1)
+  }
   let result: T | null
   try {
     result = await attempt()
   } catch (e) {
-    await limiter('auth').penalty(key, 1)
+    await fail()
     throw e
   }
   if (result === null) {
-    await limiter('auth').penalty(key, 1)
+    await fail()
     throw onFailure()
   }
   await resetRateLimit('auth', key)

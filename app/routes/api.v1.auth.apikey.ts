@@ -1,9 +1,6 @@
 import { z } from 'zod'
-import { getDb } from '#app/db/index.server.ts'
-import { exchangeClientCredentials } from '#app/features/auth/api-keys.server.ts'
-import { api, clientIp } from '#app/http/api-route.server.ts'
-import { ApiError } from '#app/http/errors.server.ts'
-import { guardFailures } from '#app/http/rate-limit.server.ts'
+import { issueApiKey } from '#app/features/auth/login.server.ts'
+import { api } from '#app/http/api-route.server.ts'
 
 const route = api({
   POST: {
@@ -18,10 +15,7 @@ const route = api({
       scope: z.array(z.string().min(1)).max(50).optional(),
       expires_in_days: z.number().int().min(1).max(365).optional(),
     }),
-    handler: async ({ body, request }) => {
-      const db = await getDb()
-      return guardFailures(`apikey:${body.client_id}:${clientIp(request)}`, () => exchangeClientCredentials(db, body), () => new ApiError(401, 'AUTH_REQUIRED', 'Invalid client credentials'))
-    },
+    handler: ({ body, request }) => issueApiKey(request, body),
   },
 })
 

@@ -1,6 +1,5 @@
 import { z } from 'zod'
-import { getDb } from '#app/db/index.server.ts'
-import { getAuthProvider } from '#app/features/auth/provider.server.ts'
+import { logout } from '#app/features/auth/login.server.ts'
 import { api } from '#app/http/api-route.server.ts'
 
 const route = api({
@@ -10,10 +9,7 @@ const route = api({
     auth: 'none',
     rateLimit: 'default',
     query: z.object({ refresh_token: z.string().min(10, 'is required') }),
-    handler: async ({ query }) => {
-      await getAuthProvider().signOut(await getDb(), query.refresh_token)
-      return { status: 'success', message: 'Logged out' }
-    },
+    handler: ({ query }) => logout(query.refresh_token),
   },
 })
 

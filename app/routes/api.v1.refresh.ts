@@ -1,9 +1,6 @@
 import { z } from 'zod'
-import { getDb } from '#app/db/index.server.ts'
-import { getAuthProvider } from '#app/features/auth/provider.server.ts'
-import { api, clientIp } from '#app/http/api-route.server.ts'
-import { ApiError } from '#app/http/errors.server.ts'
-import { guardFailures } from '#app/http/rate-limit.server.ts'
+import { refreshTokens } from '#app/features/auth/login.server.ts'
+import { api } from '#app/http/api-route.server.ts'
 
 const route = api({
   POST: {
@@ -12,11 +9,7 @@ const route = api({
     auth: 'none',
     rateLimit: 'default',
     query: z.object({ refresh_token: z.string().min(10, 'is required') }),
-    handler: async ({ query, request }) => {
-      const db = await getDb()
-      // Guessing refresh tokens is throttled per IP like passwords.
-      return guardFailures(`refresh:${clientIp(request)}`, () => getAuthProvider().refresh(db, query.refresh_token), () => new ApiError(401, 'AUTH_REQUIRED', 'Invalid refresh token'))
-    },
+    handler: ({ query, request }) => refreshTokens(request, query.refresh_token),
   },
 })
 

@@ -27,6 +27,8 @@ end
 $$;
 
 create schema if not exists auth;
+-- Marks this auth schema as ours (not Supabase's): db:reset may only empty auth.users when it sees this.
+comment on schema auth is 'hot-dash compat';
 grant usage on schema auth to anon, authenticated, service_role;
 
 create table if not exists auth.users (

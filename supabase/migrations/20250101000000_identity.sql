@@ -388,7 +388,9 @@ as $$
 begin
   if (select auth.role()) = 'anon' then
     raise exception 'not allowed' using errcode = '42501';
-  elsif (select auth.role()) = 'authenticated' and p_user_id is distinct from (select auth.uid()) then
+  -- "Your own password" holds only for a user's own session: an API key acts for its creator but is not them.
+  elsif (select auth.role()) in ('authenticated', 'service_role')
+        and (p_user_id is distinct from (select auth.uid()) or (select auth.jwt()) -> 'app_metadata' ? 'api_key_id') then
     if not (select app.has_permission('users.write')) or not exists (
       select 1 from public.profiles p where p.user_id = p_user_id and p.tenant_id = (select app.tenant_id())) then
       raise exception 'resetting another user''s password needs users.write in their tenant' using errcode = '42501';
@@ -408,3 +410,28 @@ $$;
 revoke execute on function app.create_identity(text, text, jsonb, jsonb), app.set_password_hash(uuid, text) from public;
 grant execute on function app.create_identity(text, text, jsonb, jsonb), app.set_password_hash(uuid, text)
   to authenticated, service_role;
+
+/*
+  Everything the server checks about a verified token, in one statement (one round trip per request): the
+  caller's permissions, whether their profile is active in the token's tenant, whether the tenant exists and,
+  for built-in sessions, whether the session is still open. The claims are set only for this statement.
+  Server-only: no API role may call it.
+*/
+create or replace function app.caller_context(p_claims jsonb, p_session_id uuid)
+returns table (permissions text[], active boolean, tenant_ok boolean, session_ok boolean)
+language plpgsql security definer set search_path = ''
+as $$
+declare
+  v_tenant uuid := nullif(p_claims -> 'app_metadata' ->> 'tenant_id', '')::uuid;
+  v_user uuid := case when p_claims ->> 'role' = 'service_role' then null else nullif(p_claims ->> 'sub', '')::uuid end;
+begin
+  perform set_config('request.jwt.claims', p_claims::text, true);
+  return query select
+    app.permissions(),
+    (select p.is_active from public.profiles p where p.user_id = v_user and p.tenant_id = v_tenant),
+    exists (select 1 from public.tenants t where t.id = v_tenant),
+    p_session_id is null or exists (select 1 from app.auth_sessions s where s.id = p_session_id and s.revoked_at is null);
+  perform set_config('request.jwt.claims', '', true);
+end
+$$;
+revoke execute on function app.caller_context(jsonb, uuid) from public, anon, authenticated, service_role;

@@ -62,10 +62,9 @@ const serviceToken = async (claimsTenant?: string) =>
   ).token
 
 describe('API key privilege (bug first)', () => {
-  // BUG: an API key's claims carry sub = the admin who registered the client (api-keys.server.ts verifyApiKey), so
-  // resetPassword (users.server.ts) sees isSelf and app.set_password_hash sees auth.uid() = target: a key scoped to
-  // templates.read alone can reset its creator's password and take over the admin account.
-  it.fails("a narrowly scoped API key cannot reset its creator's password", async () => {
+  // Regression: an API key's claims carry sub = the admin who registered the client, so "own password" must not
+  // apply to keys (resetPassword and app.set_password_hash both check), or a templates.read key could take over its creator.
+  it("a narrowly scoped API key cannot reset its creator's password", async () => {
     const admin = await app.createUser(a.id, 'admin')
     const key = await newApiKey(admin, ['templates.read'])
     const r = await json(
@@ -93,9 +92,9 @@ describe('service_role token with X-Tenant-Id (bug)', () => {
     expect(bound.body.tenant_id).toBe(b.id)
   })
 
-  // BUG: asCaller runs service callers as Postgres role service_role, which bypasses RLS, and the users/rbac feature
-  // code relies on RLS for tenant filtering: a service token "for tenant A" lists and reads tenant B's users.
-  it.fails("stays inside the tenant it acts for (no other tenant's users)", async () => {
+  // Regression: service callers acting for a tenant run as database role authenticated (service claims, all
+  // permissions) so RLS still filters by tenant; as role service_role they would see every tenant.
+  it("stays inside the tenant it acts for (no other tenant's users)", async () => {
     const svc = { authorization: `Bearer ${await serviceToken()}`, 'x-tenant-id': a.id }
     const list = await json(app.fetch('/api/v1/users/read-users/?limit=100', { headers: svc }))
     expect(list.status).toBe(200)

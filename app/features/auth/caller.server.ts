@@ -61,23 +61,19 @@ function serviceTenant(claims: Claims, request: Request): Claims {
   return { ...claims, sub: claims.sub ?? '00000000-0000-0000-0000-000000000000', app_metadata: { ...claims.app_metadata, tenant_id: tenant } }
 }
 
-/** Loads the caller's effective permissions (and checks the profile is active) in one round trip. */
+/** Loads the caller's effective permissions and checks profile, tenant and session in one statement. */
 async function withPermissions(db: Db, claims: Claims, kind: Caller['kind'], via: Caller['via']): Promise<Caller> {
   const tenantId = claims.app_metadata?.tenant_id
   if (!tenantId) throw authRequired('Token carries no tenant')
-  const rows = await db.transaction(async (tx) => {
-    await tx.query(`select set_config('request.jwt.claims', $1, true)`, [JSON.stringify(claims)])
-    return (
-      await tx.query<{ permissions: string[]; active: boolean | null; tenant_ok: boolean }>(
-        `select app.permissions() as permissions,
-                (select p.is_active from public.profiles p where p.user_id = $1::uuid and p.tenant_id = $2::uuid) as active,
-                exists (select 1 from public.tenants t where t.id = $2::uuid) as tenant_ok`,
-        [kind === 'service' ? null : claims.sub, tenantId],
-      )
-    ).rows
-  })
+  // Built-in sessions can be revoked (logout, password change); Supabase's are checked by Supabase on refresh.
+  const sessionId = getAuthProvider().name === 'builtin' && kind === 'user' && typeof claims.session_id === 'string' ? claims.session_id : null
+  const { rows } = await db.query<{ permissions: string[]; active: boolean | null; tenant_ok: boolean; session_ok: boolean }>(
+    `select * from app.caller_context($1::jsonb, $2::uuid)`,
+    [JSON.stringify(claims), sessionId],
+  )
   const r = rows[0]
   if (!r.tenant_ok) throw authRequired('Unknown tenant')
+  if (!r.session_ok) throw authRequired('Session has ended')
   if (kind !== 'service' && !r.active) throw authRequired('User is inactive or not in this tenant')
   return {
     kind,

@@ -2,18 +2,49 @@ import { getDb } from '#app/db/index.server.ts'
 import { clientIp } from '#app/http/api-route.server.ts'
 import { ApiError } from '#app/http/errors.server.ts'
 import { guardFailures } from '#app/http/rate-limit.server.ts'
+import { exchangeClientCredentials } from './api-keys.server.ts'
 import { getAuthProvider, type TokenSet } from './provider.server.ts'
 
-/**
- * Password login behind the brute-force guard: after 10 failures per (username, IP) in 15 minutes the pair is
- * locked out (429, even with the right password) until the window passes; a success clears the failures.
- */
+/*
+  The credential exchanges of the public auth routes. Each sits behind the brute-force guard: 10 failures per
+  (subject, IP) in 15 minutes lock that pair out (429, even with the right secret), 100 per IP lock the IP out;
+  a success clears the pair's failures.
+*/
+
 export async function login(request: Request, username: string, password: string): Promise<TokenSet> {
-  const key = `login:${username.toLowerCase()}:${clientIp(request)}`
   const db = await getDb()
+  const ip = clientIp(request)
   return guardFailures(
-    key,
+    `login:${username.toLowerCase()}:${ip}`,
     () => getAuthProvider().signIn(db, username, password, request.headers.get('user-agent') ?? undefined),
     () => new ApiError(401, 'AUTH_REQUIRED', 'Incorrect username or password'),
+    ip,
+  )
+}
+
+export async function refreshTokens(request: Request, refreshToken: string): Promise<TokenSet> {
+  const db = await getDb()
+  const ip = clientIp(request)
+  return guardFailures(
+    `refresh:${ip}`,
+    () => getAuthProvider().refresh(db, refreshToken),
+    () => new ApiError(401, 'AUTH_REQUIRED', 'Invalid refresh token'),
+    ip,
+  )
+}
+
+export async function logout(refreshToken: string) {
+  await getAuthProvider().signOut(await getDb(), refreshToken)
+  return { status: 'success', message: 'Logged out' }
+}
+
+export async function issueApiKey(request: Request, input: Parameters<typeof exchangeClientCredentials>[1]) {
+  const db = await getDb()
+  const ip = clientIp(request)
+  return guardFailures(
+    `apikey:${input.client_id}:${ip}`,
+    () => exchangeClientCredentials(db, input),
+    () => new ApiError(401, 'AUTH_REQUIRED', 'Invalid client credentials'),
+    ip,
   )
 }

@@ -76,8 +76,6 @@ async function findPermission(sql: Sql, ref: string | number) {
   return rows[0]
 }
 
-const denied = () => forbidden('Changing roles needs the rbac.write permission')
-
 export async function grantPermission(sql: Sql, roleRef: string, permissionRef: string | number) {
   const role = await findRole(sql, roleRef)
   const perm = await findPermission(sql, permissionRef)
@@ -114,5 +112,3 @@ export async function unassignRole(sql: Sql, userRef: string, roleRef: string | 
   if (!rowCount) throw notFound('User role')
   return getUser(sql, String(user.id))
 }
-
-export { denied as rbacDenied }

@@ -86,7 +86,8 @@ export async function resetPassword(sql: Sql, caller: Caller, userName: string, 
     userName,
   ])
   const target = rows[0]
-  const isSelf = target?.user_id === caller.userId
+  // Only a user's own session may reset their password without users.write (an API key acts for, but is not, its creator).
+  const isSelf = caller.kind === 'user' && target?.user_id === caller.userId
   if (!isSelf && !caller.permissions.has('users.write')) throw forbidden('You can only reset your own password')
   if (!target) throw notFound('User', userName)
   await getAuthProvider().setPassword(sql, target.user_id, newPassword)
