@@ -1,4 +1,5 @@
 import type { Db, Sql } from '#app/db/db.server.ts'
+import { requestOpsRefresh } from '#app/features/ops/refresh.server.ts'
 import { seededRandom } from './random.ts'
 
 /*
@@ -429,4 +430,5 @@ export async function simulateOpsActivity(db: Db, rng: () => number = Math.rando
       )
     }
   }
+  if (tenants.length) requestOpsRefresh(10_000)
 }

@@ -820,16 +820,17 @@ language plpgsql immutable set search_path = ''
 as $$
 declare
   v text := p_text;
-  n text;
+  v_names text;
 begin
   if v is null then
     return null;
   end if;
-  foreach n in array coalesce(p_names, '{}') loop
-    if n is not null and length(n) >= 2 then
-      v := regexp_replace(v, '\m' || regexp_replace(n, '([^A-Za-z0-9 ])', '\\\1', 'g') || '\M', '[NAME]', 'gi');
-    end if;
-  end loop;
+  -- one pattern for all the names, the same for a row's three fields, so the compiled regex is reused
+  select string_agg(regexp_replace(n, '([^A-Za-z0-9 ])', '\\\1', 'g'), '|' order by length(n) desc) into v_names
+  from unnest(p_names) n where length(n) >= 2;
+  if v_names is not null then
+    v := regexp_replace(v, '\m(' || v_names || ')\M', '[NAME]', 'gi');
+  end if;
   v := regexp_replace(v, '[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}', '[EMAIL]', 'g');
   v := regexp_replace(v, '\m(?:\d[ -]?){12,18}\d\M', '[CARD]', 'g');
   v := regexp_replace(v, '(?:\+?\d{1,3}[ .-]?)?\(?\d{3}\)?[ .-]?\d{3}[ .-]?\d{4}', '[PHONE]', 'g');
@@ -848,7 +849,7 @@ create or replace function analytics.export_training_dataset(
 returns table (
   id bigint, conversation_id bigint, input_text text, model_draft text, safe_to_send boolean, category text,
   sentiment text, tone text, accuracy_score numeric, helpfulness_score numeric, tone_score numeric, notes text,
-  confidence numeric, response_time_ms int, created_at timestamptz, customer_names text[])
+  confidence numeric, response_time_ms int, created_at timestamptz)
 language plpgsql stable security definer set search_path = ''
 as $$
 declare
@@ -863,8 +864,7 @@ begin
          case when include_pii then t.model_draft else analytics.scrub_pii(t.model_draft, n.names) end,
          t.safe_to_send, t.category, t.sentiment, t.tone, t.accuracy_score, t.helpfulness_score, t.tone_score,
          case when include_pii then t.notes else analytics.scrub_pii(t.notes, n.names) end,
-         round(t.model_confidence / 100.0, 4), t.response_time_ms, t.created_at,
-         case when include_pii then null else n.names end
+         round(t.model_confidence / 100.0, 4), t.response_time_ms, t.created_at
   from public.training_examples t
   left join public.conversations c on c.id = t.conversation_id and c.tenant_id = v_tenant
   left join public.customers cu on cu.id = c.customer_id and cu.tenant_id = v_tenant

@@ -52,7 +52,6 @@ export function exportRange(body: ExportBody, now = new Date()) {
 interface ExportRow {
   id: number
   created_at: Date
-  customer_names: string[] | null
   [k: string]: unknown
 }
 
@@ -68,11 +67,11 @@ export async function* trainingRows(sql: Sql, opts: { includePii: boolean; from:
     for (const r of rows) {
       const out: Record<string, unknown> = {}
       for (const c of EXPORT_COLUMNS) out[c] = r[c]
+      // The SQL function already removed the linked customer's own names, email and phone; this catches the rest.
       if (!opts.includePii) {
-        const names = r.customer_names ?? []
-        out.input_text = redactPii(r.input_text as string, names)
-        out.model_draft = redactPii(r.model_draft as string, names)
-        out.notes = redactPii(r.notes as string | null, names)
+        out.input_text = redactPii(r.input_text as string)
+        out.model_draft = redactPii(r.model_draft as string)
+        out.notes = redactPii(r.notes as string | null)
       }
       out.created_at = new Date(r.created_at).toISOString()
       yield out
