@@ -5,7 +5,7 @@ import path from 'node:path'
 import { Readable, Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { ReadableStream as WebReadableStream } from 'node:stream/web'
-import { createClient } from '@supabase/supabase-js'
+import { createRequire } from 'node:module'
 import { getEnv } from '#app/env.server.ts'
 import { badRequest, notFound } from '#app/http/errors.server.ts'
 
@@ -122,6 +122,8 @@ export class SupabaseFileStore implements FileStore {
   private bucket
 
   constructor(url: string, serviceRoleKey: string, bucket: string) {
+    // Loaded only when Supabase is configured (supabase-js also warns on Node 20 as it loads).
+    const { createClient } = createRequire(import.meta.url)('@supabase/supabase-js') as typeof import('@supabase/supabase-js')
     const client = createClient(url, serviceRoleKey, { auth: { persistSession: false, autoRefreshToken: false } })
     this.bucket = client.storage.from(bucket)
   }

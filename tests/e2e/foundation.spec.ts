@@ -50,3 +50,12 @@ test('logged-out visitors are sent to the login page', async ({ page }) => {
   await page.goto('/admin/users')
   await expect(page).toHaveURL(/\/login\?redirectTo=%2Fadmin%2Fusers/)
 })
+
+test('the API reference renders the OpenAPI document by area', async ({ page, login }) => {
+  await login(page, 'acme-viewer')
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'API reference' }).click()
+  await expect(page.getByRole('heading', { name: 'API reference' })).toBeVisible()
+  await expect(page.getByRole('heading', { name: 'Login' })).toBeVisible()
+  await page.getByText('/api/v1/users/create-user').click()
+  await expect(page.getByText('Permission: users.write')).toBeVisible()
+})
