@@ -187,7 +187,19 @@ export function generateOpsData(rng: () => number, now: Date, opts: { days?: num
       })
     }
   }
+  keepQueueStocked(d, 12)
   return d
+}
+
+/** The newest `n` drafts wait for a reviewer whatever the hour, so the queue is never empty in a demo at night. */
+function keepQueueStocked(d: OpsData, n: number) {
+  const cut = Math.max(0, d.items.length - n)
+  for (const it of d.items.slice(cut)) {
+    if (it.status === 'pending') continue
+    Object.assign(it, { status: 'pending', reviewed_at: null, edited_reply: null, review_notes: null })
+    Object.assign(d.queries[it.query], { approved: false, human_edited: false, accuracy_score: null, helpfulness_score: null, tone_score: null, safe_to_send: null })
+  }
+  d.examples = d.examples.filter((e) => e.item < cut)
 }
 
 function addConversation(d: OpsData, rng: () => number, at: number, nowMs: number) {
