@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useRef, useState } from 'react'
+import { useEffect, useRef, useState } from 'react'
 import { Link, useFetcher, useFetchers, useSearchParams } from 'react-router'
 import { Button, Card, EmptyState, Notice, PageHeader } from '#app/components/ui.tsx'
 import { fmtTime, PriorityBadge, useAutoRefresh } from '#app/features/ops/components.tsx'
@@ -82,14 +82,12 @@ export default function Approvals({ loaderData }: Route.ComponentProps) {
     return () => window.removeEventListener('keydown', onKey)
   })
 
-  const counts = useMemo(() => {
-    const c = { ...queue.pending_counts } as Record<string, number>
-    for (const i of queue.items as Item[]) if (deciding.has(i.id)) {
-      c[i.priority]--
-      c.total--
-    }
-    return c
-  }, [queue, deciding])
+  const counts = { ...queue.pending_counts } as Record<string, number>
+  for (const i of queue.items as Item[]) {
+    if (!deciding.has(i.id)) continue
+    counts[i.priority]--
+    counts.total--
+  }
 
   return (
     <>
