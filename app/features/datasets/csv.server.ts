@@ -36,6 +36,8 @@ export interface CsvBatch {
   rows: string[][]
   /** Record number of rows[0]: 1 is the first record after the header. */
   firstRow: number
+  /** True when no field of these rows holds a backslash, tab, CR or LF (COPY text needs no escaping). */
+  plain: boolean
 }
 
 export interface OpenCsv {
@@ -162,16 +164,17 @@ export async function openCsv(source: AsyncIterable<Uint8Array | string>, limits
   let recordNo = 0 // data records seen (header excluded)
   let expected = 0
 
-  function check(rows: string[][]): string[][] {
+  /** `longFields`: some field may exceed maxFieldChars; `crs`: the text holds a CR that may end a field. */
+  function check(rows: string[][], longFields = true, crs = true): string[][] {
     const out: string[][] = []
     for (const row of rows) {
-      if (parserNewline === '\n') {
+      if (crs && parserNewline === '\n') {
         const last = row.length - 1
         const v = row[last]
         if (v.length && v.charCodeAt(v.length - 1) === 13) row[last] = v.slice(0, -1)
       }
       if (isBlank(row)) continue
-      for (let i = 0; i < row.length; i++) {
+      if (longFields) for (let i = 0; i < row.length; i++) {
         if (row[i].length > lim.maxFieldChars) {
           const where = header ? `row ${recordNo + 1}, column '${header[i] ?? i + 1}'` : `header column ${i + 1}`
           throw new CsvError('field_too_long', `A field is longer than ${lim.maxFieldChars} characters (${where})`, {
@@ -249,20 +252,37 @@ export async function openCsv(source: AsyncIterable<Uint8Array | string>, limits
     }
     if (n.done && !fresh) {
       done = true
-      if (partial) pending.push(...check(parse(partial, true).data))
+      if (partial) {
+        for (const row of check(parse(partial, true).data)) pending.push(row)
+        if (!isPlain(partial)) dirtyUpTo = pending.length
+      }
       partial = ''
       return false
     }
     const agg = partial + fresh
     const r = parse(agg, false)
+    const parsed = r.meta.cursor === agg.length ? agg : agg.slice(0, r.meta.cursor)
     partial = agg.slice(r.meta.cursor)
     if (partial.length > lim.maxRecordChars) {
       throw new CsvError('record_too_long', `A record is longer than ${lim.maxRecordChars} characters (unclosed quote?) after row ${recordNo}`, {
         row: recordNo + 1,
       })
     }
-    const rows = check(r.data)
+    const rows = check(r.data, parsed.length > lim.maxFieldChars, parsed.indexOf('\r') !== -1)
     for (const row of rows) pending.push(row)
+    if (!isPlain(parsed)) dirtyUpTo = pending.length
+    return true
+  }
+
+  // Rows of pending[0, dirtyUpTo) may hold a field with a backslash, tab, CR or LF (COPY text must escape those);
+  // the rest come from text without any of them outside the record separators.
+  let dirtyUpTo = 0
+  function isPlain(t: string): boolean {
+    if (t.indexOf('\\') !== -1 || t.indexOf('"') !== -1) return false
+    if (delimiter !== '\t' && t.indexOf('\t') !== -1) return false
+    if (parserNewline === '\r') return t.indexOf('\n') === -1
+    // LF records: a CR is allowed only right before the LF (it is stripped).
+    for (let i = t.indexOf('\r'); i !== -1; i = t.indexOf('\r', i + 1)) if (t.charCodeAt(i + 1) !== 10) return false
     return true
   }
   while (!header && !done) await pump()
@@ -276,7 +296,9 @@ export async function openCsv(source: AsyncIterable<Uint8Array | string>, limits
       if (!pending.length) break
       const rows = pending.length > lim.batchRows ? pending.splice(0, lim.batchRows) : pending
       if (rows === pending) pending = []
-      yield { rows, firstRow: nextRow }
+      const plain = dirtyUpTo === 0
+      dirtyUpTo = Math.max(0, dirtyUpTo - rows.length)
+      yield { rows, firstRow: nextRow, plain }
       nextRow += rows.length
     }
     if (nextRow === 1) throw new CsvError('no_rows', 'The file has a header but no data rows')

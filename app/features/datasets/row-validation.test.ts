@@ -51,6 +51,15 @@ describe('RowProcessor', () => {
     expect([p.total, p.valid, p.errorCount]).toEqual([4, 2, 3])
     expect(p.summary()).toMatchObject({ invalid_rows: 2, error_count: 3, by_rule: { invalid_integer: 1, invalid_float: 1, invalid_boolean: 1 } })
   })
+  it('writes the same COPY text for a plain batch (fast path) as for any batch', () => {
+    const rows = [['4', '1.5', 'yes'], ['x', '', 'no'], [' ', ' ', ' ']]
+    const a = new RowProcessor(planFile(['id', 'usage', 'active'], cols), 7, { tenantId: 'T' }).processBatch(rows, 1, false)
+    const b = new RowProcessor(planFile(['id', 'usage', 'active'], cols), 7, { tenantId: 'T' }).processBatch(rows, 1, true)
+    expect(b).toEqual(a)
+    const c = new RowProcessor(planFile(['active', 'id'], cols), 7, { tenantId: 'T' }).processBatch([['t', '1']], 1, true)
+    expect(c.bronze).toBe('7\t1\tt\t1\t\\N\tt\n')
+    expect(c.silver).toBe('7\t1\t1\t0.0\ttrue\n')
+  })
   it('has a null report for a clean file', () => {
     const p = new RowProcessor(planFile(['id', 'usage', 'active'], cols), 1)
     p.processBatch([['1', '1', 'true']], 1)

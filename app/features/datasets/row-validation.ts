@@ -1,4 +1,4 @@
-import { cellParser, emptyCell, isInvalid, parseCell, type DataType, type Invalid } from '#app/features/templates/column-types.ts'
+import { cellParser, isInvalid, parseCell, type DataType, type Invalid } from '#app/features/templates/column-types.ts'
 import type { ColumnSpec } from '#app/features/templates/template-schema.ts'
 
 /**
@@ -99,6 +99,35 @@ export interface RowError {
 
 export const MAX_REPORTED_VALUE = 200
 
+interface Compiled {
+  parsers: ((raw: string) => string | Invalid)[]
+  /** False for String columns (kept as they are, escaped for COPY); true for the parsed types. */
+  typed: boolean[]
+  /** Each column's default as a COPY field (\\N when none). */
+  defaults: string[]
+  /** The file's columns are the dataset's columns, in the same order. */
+  identity: boolean
+  /** One row's silver fields, reused. */
+  vals: string[]
+}
+
+function compile(plan: FilePlan): Compiled {
+  const { columns, source, header } = plan
+  return {
+    parsers: columns.map((c) => cellParser(c.data_type)),
+    typed: columns.map((c) => c.data_type !== 'String'),
+    defaults: columns.map((c) => (c.default_value === null ? '\\N' : copyField(parseCell(c.data_type, c.default_value) as string))),
+    identity: header.length === columns.length && source.every((s, k) => s === k),
+    vals: columns.map(() => '\\N'),
+  }
+}
+
+/** emptyCell for a non-String cell that is not '' (whitespace-only counts as empty). */
+const isBlankTyped = (raw: string) => {
+  const c = raw.charCodeAt(0)
+  return (c === 32 || c === 9) && raw.trim() === ''
+}
+
 /** Processes rows into COPY text; keeps counts. One instance per file. */
 export class RowProcessor {
   total = 0
@@ -127,14 +156,14 @@ export class RowProcessor {
    * cells. Silver: file id, row, then typed values (valid rows only). Errors: tenant id, file id, row, column,
    * value, rule, message.
    */
-  processBatch(rows: string[][], firstRow: number): { bronze: string; silver: string; errors: string } {
+  processBatch(rows: string[][], firstRow: number, plain = false): { bronze: string; silver: string; errors: string } {
     const { columns, source, fatal } = this.plan
     const n = columns.length
-    const parsers = (this.parsers ??= columns.map((c) => cellParser(c.data_type)))
-    const defaults = (this.defaults ??= columns.map((c) => (c.default_value === null ? null : (parseCell(c.data_type, c.default_value) as string))))
-    const types = columns.map((c) => c.data_type)
-    // Typed values of these types never contain a tab, newline or backslash: no escaping needed.
-    const plain = columns.map((c) => c.data_type !== 'String')
+    const c = (this.compiled ??= compile(this.plan))
+    const { parsers, typed, defaults } = c
+    const vals = c.vals
+    // A plain batch whose file columns are exactly the dataset's, in order: the bronze cells are the row joined.
+    const joinRaw = plain && c.identity
     let bronze = ''
     let silver = ''
     let errors = ''
@@ -143,41 +172,50 @@ export class RowProcessor {
       const row = rows[r]
       const rowNo = firstRow + r
       let ok = !fatal
-      let rawLine = ''
-      let typedLine = ''
       for (let k = 0; k < n; k++) {
         const idx = source[k]
-        const raw = idx >= 0 ? row[idx] : null
-        let v: string | null
-        if (raw === null) {
-          rawLine += '\t\\N'
-          v = defaults[k]
+        if (idx < 0) {
+          vals[k] = defaults[k]
+          continue
+        }
+        const raw = row[idx]
+        if (raw.length === 0 || (typed[k] && isBlankTyped(raw))) {
+          vals[k] = defaults[k]
+        } else if (!typed[k]) {
+          vals[k] = plain || !ESC.test(raw) ? raw : raw.replace(ESC_ALL, escChar)
         } else {
-          rawLine += ESC.test(raw) ? '\t' + raw.replace(ESC_ALL, escChar) : '\t' + raw
-          if (emptyCell(types[k], raw)) v = defaults[k]
+          const p = parsers[k](raw)
+          if (typeof p === 'string') vals[k] = p
           else {
-            const p = parsers[k](raw)
-            if (typeof p !== 'string') {
-              ok = false
-              v = null
-              errors += this.recordError(rowNo, columns[k], raw, p)
-            } else v = p
+            ok = false
+            errors += this.recordError(rowNo, columns[k], raw, p)
           }
         }
-        if (ok) typedLine += v === null ? '\t\\N' : plain[k] ? '\t' + v : '\t' + copyField(v)
+      }
+      let rawLine: string
+      if (joinRaw) rawLine = n ? '\t' + row.join('\t') : ''
+      else {
+        rawLine = ''
+        for (let k = 0; k < n; k++) {
+          const idx = source[k]
+          if (idx < 0) rawLine += '\t\\N'
+          else {
+            const raw = row[idx]
+            rawLine += plain || !ESC.test(raw) ? '\t' + raw : '\t' + raw.replace(ESC_ALL, escChar)
+          }
+        }
       }
       this.total++
       bronze += prefix + rowNo + (ok ? '\tt' : '\tf') + rawLine + '\n'
       if (ok) {
         this.valid++
-        silver += prefix + rowNo + typedLine + '\n'
+        silver += n ? prefix + rowNo + '\t' + vals.join('\t') + '\n' : prefix + rowNo + '\n'
       }
     }
     return { bronze, silver, errors }
   }
 
-  private parsers?: ((raw: string) => string | Invalid)[]
-  private defaults?: (string | null)[]
+  private compiled?: Compiled
 
   private recordError(rowNo: number, col: ColumnSpec, raw: string, p: Invalid): string {
     this.errorCount++
