@@ -17,6 +17,8 @@ import type postgres from 'postgres'
 const args = process.argv.slice(2)
 const rowsArg = args[args.indexOf('--rows') + 1]
 const SIZES = (args.includes('--rows') && rowsArg ? rowsArg : '100000,1000000').split(',').map(Number)
+// --repeat N: each size N times (COPY floor and upload alternate); the machine may be shared, so compare the best runs.
+const REPEAT = args.includes('--repeat') ? Math.max(1, Number(args[args.indexOf('--repeat') + 1]) || 1) : 1
 if (!process.env.DATABASE_URL) {
   console.error('Set DATABASE_URL to the Postgres to benchmark against (e.g. postgres://postgres@127.0.0.1:5432/bench)')
   process.exit(1)
@@ -122,6 +124,11 @@ async function main() {
   for (const n of SIZES) {
     const file = path.join(os.tmpdir(), `hd-bench-${n}.csv`)
     const { invalid, bytes } = await generate(file, n)
+    for (let rep = 0; rep < REPEAT; rep++) await runOnce(n, file, invalid, bytes)
+    fs.rmSync(file, { force: true })
+  }
+
+  async function runOnce(n: number, file: string, invalid: number, bytes: number) {
 
     // The floor: COPY of the same file into a 20-column text table.
     await sql.unsafe(`drop table if exists public.bench_copy_floor; create unlogged table public.bench_copy_floor (${COLUMNS.map((c) => `${c.column_name} text`).join(', ')})`).simple()
@@ -165,7 +172,6 @@ async function main() {
         `${upSec.toFixed(2)} s ${Math.round(upRate).toLocaleString('en').padStart(9)} rows/s   ${(upRate / copyRate).toFixed(2)}    ${mb(peak).padEnd(18)} ${String(f.error_report?.invalid_rows ?? 0).padEnd(6)}(expected ${invalid})  ${nodeCpu.toFixed(2)} / ${pgCpu.toFixed(2)} (COPY floor: postgres ${floorPg.toFixed(2)})`,
     )
     await fetchDelete(body.dataset_id)
-    fs.rmSync(file, { force: true })
   }
 
   async function fetchDelete(id: number) {

@@ -86,6 +86,12 @@ export class CopyQueue {
   ) {}
   async push(table: string, columns: string[], chunks: Buffer[], bytes: number) {
     if (this.failure) throw this.failure
+    this.enqueue(table, columns, chunks, bytes)
+    if (this.pendingBytes > this.maxPendingBytes) await this.tail
+    if (this.failure) throw this.failure
+  }
+  /** Queues a COPY without waiting (the caller bounds memory itself). */
+  enqueue(table: string, columns: string[], chunks: Buffer[], bytes: number) {
     this.pendingBytes += bytes
     this.tail = this.tail.then(async () => {
       try {
@@ -96,8 +102,18 @@ export class CopyQueue {
         this.pendingBytes -= bytes
       }
     })
+  }
+  /** Waits while more than maxPendingBytes are queued; throws the first failure. */
+  async wait() {
     if (this.pendingBytes > this.maxPendingBytes) await this.tail
     if (this.failure) throw this.failure
+  }
+  /** Runs `fn` once every COPY queued so far has finished (or failed). */
+  after(fn: () => void) {
+    this.tail = this.tail.then(fn)
+  }
+  get failed(): boolean {
+    return this.failure !== null
   }
   /** Waits for every queued COPY; throws the first failure. */
   async drain() {
@@ -119,9 +135,9 @@ export class CopyBuffer {
     private readonly columns: string[],
     private readonly flushBytes = 4 * 1024 * 1024,
   ) {}
-  async add(text: string) {
-    if (!text) return
-    const b = Buffer.from(text, 'utf8')
+  async add(text: string | Uint8Array) {
+    if (!text.length) return
+    const b = typeof text === 'string' ? Buffer.from(text, 'utf8') : Buffer.from(text.buffer, text.byteOffset, text.byteLength)
     this.chunks.push(b)
     this.size += b.length
     if (this.size >= this.flushBytes) await this.flush()

@@ -229,6 +229,17 @@ export class RowProcessor {
     return `${this.errorPrefix}\t${rowNo}\t${copyField(col.column_name)}\t${copyField(shown)}\t${p.rule}\t${copyField(message)}\n`
   }
 
+  /** The counters, to carry them between threads. */
+  counts(): ProcessorCounts {
+    const { total, valid, errorCount, byRule, byColumn, sample, storedErrors } = this
+    return { total, valid, errorCount, byRule, byColumn, sample, storedErrors }
+  }
+
+  /** Takes the counters of a processor that ran elsewhere (a pool thread) on the same plan. */
+  restore(c: ProcessorCounts) {
+    Object.assign(this, c)
+  }
+
   /** Header issues as error-report lines (row 0). */
   headerErrorLines(): string {
     let out = ''
@@ -251,6 +262,16 @@ export class RowProcessor {
       truncated: this.errorCount > this.sample.length,
     }
   }
+}
+
+export interface ProcessorCounts {
+  total: number
+  valid: number
+  errorCount: number
+  byRule: Record<string, number>
+  byColumn: Record<string, number>
+  sample: RowError[]
+  storedErrors: number
 }
 
 export interface ErrorReportSummary {

@@ -11,6 +11,9 @@ import { ApiError, badRequest, conflict, notFound } from '#app/http/errors.serve
 import { logError } from '#app/http/log.server.ts'
 import { CsvError, openCsv, type CsvLimits } from './csv.server.ts'
 import { getFileStore } from './file-store.server.ts'
+import { getThreadPool, runInThread } from '#app/jobs/thread-pool.server.ts'
+import type { EncodeStoredInput, EncodeStoredResult, PostedChunk } from './encode.thread.ts'
+import { encodeCsv, type EncodedChunk, type EncodedFile } from './file-encoder.ts'
 import { CopyBuffer, CopyQueue, ident, withLoadTx, type LoadTx } from './load-tx.server.ts'
 import { ICEBERG_NAME_RE, normalizeUsage, physicalTable, tableNameFrom, VALIDITY_THRESHOLD } from './model.ts'
 import { planFile, planWithoutTemplate, RowProcessor, TypeInferer, type ErrorReportSummary } from './row-validation.ts'
@@ -205,6 +208,48 @@ async function createTables(tx: LoadTx, target: DatasetTarget, displayName: stri
   await tx.asCaller()
 }
 
+/** COPY chunk size: each COPY costs a round trip (and a delayed ACK on the connection), so they are large. */
+const COPY_CHUNK_BYTES = 8 * 1024 * 1024
+/** How far parsing may run ahead of Postgres, in bytes of COPY text (memory stays flat). */
+const MAX_AHEAD_BYTES = 32 * 1024 * 1024
+/** Files at least this large are parsed and validated on a pool thread while this thread feeds Postgres. */
+const threadMinBytes = () => Number(process.env.HD_UPLOAD_THREAD_MIN_BYTES ?? 4 * 1024 * 1024)
+
+function poolIsFree(): boolean {
+  const s = getThreadPool().stats()
+  return s.busy < s.size && s.queued === 0
+}
+
+/** Parses and validates on a pool thread; `load` gets each chunk in order. Returns what encodeCsv returns. */
+async function encodeOnThread(input: Omit<EncodeStoredInput, 'flow' | 'aheadKiB'>, queue: CopyQueue, load: (c: EncodedChunk) => void): Promise<EncodedFile> {
+  const flow = new SharedArrayBuffer(4)
+  const loaded = new Int32Array(flow)
+  const ac = new AbortController()
+  const onProgress = (v: unknown) => {
+    const c = v as PostedChunk
+    if (queue.failed) return ac.abort()
+    load(c)
+    queue.after(() => {
+      Atomics.add(loaded, 0, c.kib)
+      Atomics.notify(loaded, 0)
+    })
+  }
+  let r: EncodeStoredResult
+  try {
+    r = await runInThread<EncodeStoredResult>(
+      '#app/features/datasets/encode.thread.ts',
+      'encodeStoredFile',
+      { ...input, flow, aheadKiB: Math.ceil(MAX_AHEAD_BYTES / 1024) } satisfies EncodeStoredInput,
+      { signal: ac.signal, onProgress },
+    )
+  } catch (e) {
+    if (queue.failed) await queue.drain()
+    throw e
+  }
+  if (!r.ok) throw new CsvError(r.rule, r.message, r.details)
+  return r.file
+}
+
 /** Loads one stored file into the dataset's tables; returns its API record. */
 async function loadFile(tx: LoadTx, target: DatasetTarget, file: ReceivedFile, limits?: Partial<CsvLimits>): Promise<FileOut> {
   const { rows } = await tx.query<{ id: number }>(
@@ -212,40 +257,51 @@ async function loadFile(tx: LoadTx, target: DatasetTarget, file: ReceivedFile, l
     [target.tenantId, target.id, file.fileName, file.key, file.size],
   )
   const fileId = rows[0].id
-  let proc: RowProcessor
-  let delimiter: string
-  let header: string[]
+  let encoded: EncodedFile
+  const colNames = target.columns.map((c) => ident(c.column_name))
+  const bronzeTable = `bronze.${target.bronze}`
+  const silverTable = `silver.${target.silver}`
+  const bronzeCols = ['_hd_file_id', '_hd_row', '_hd_valid', ...colNames]
+  const silverCols = ['_hd_file_id', '_hd_row', ...colNames]
+  const errorCols = ['tenant_id', 'file_id', 'row_number', 'column_name', 'value', 'rule', 'message']
+  await tx.asServer()
+  const queue = new CopyQueue(tx, MAX_AHEAD_BYTES)
+  const errors = new CopyBuffer(queue, 'public.dataset_file_errors', errorCols)
+  const ignore = () => {}
+  // Bronze and silver go out as they come (one COPY each per chunk); error lines gather into larger COPYs.
+  const load = (c: EncodedChunk) => {
+    if (c.bronze) queue.enqueue(bronzeTable, bronzeCols, [asBuffer(c.bronze)], c.bronze.byteLength)
+    if (c.silver) queue.enqueue(silverTable, silverCols, [asBuffer(c.silver)], c.silver.byteLength)
+    if (c.errors) errors.add(c.errors).catch(ignore)
+  }
+  const input = { key: file.key, columns: target.columns, fileId, tenantId: target.tenantId, limits, flushBytes: COPY_CHUNK_BYTES }
   try {
-    const csv = await openCsv(storedBytes(file.key), { batchRows: 500, ...limits })
-    delimiter = csv.delimiter
-    header = csv.header
-    proc = new RowProcessor(planFile(csv.header, target.columns), fileId, { tenantId: target.tenantId })
-    const colNames = target.columns.map((c) => ident(c.column_name))
-    const bronzeCols = ['_hd_file_id', '_hd_row', '_hd_valid', ...colNames]
-    const silverCols = ['_hd_file_id', '_hd_row', ...colNames]
-    const errorCols = ['tenant_id', 'file_id', 'row_number', 'column_name', 'value', 'rule', 'message']
-    await tx.asServer()
-    const queue = new CopyQueue(tx)
-    const bronze = new CopyBuffer(queue, `bronze.${target.bronze}`, bronzeCols)
-    const silver = new CopyBuffer(queue, `silver.${target.silver}`, silverCols)
-    const errors = new CopyBuffer(queue, 'public.dataset_file_errors', errorCols)
-    await errors.add(proc.headerErrorLines())
-    for await (const batch of csv.batches) {
-      const out = proc.processBatch(batch.rows, batch.firstRow, batch.plain)
-      await bronze.add(out.bronze)
-      await silver.add(out.silver)
-      await errors.add(out.errors)
+    if (file.size >= threadMinBytes() && poolIsFree()) {
+      encoded = await encodeOnThread(input, queue, load)
+    } else {
+      const it = encodeCsv(storedBytes(file.key), input)
+      for (;;) {
+        const n = await it.next()
+        if (n.done) {
+          encoded = n.value
+          break
+        }
+        load(n.value)
+        await queue.wait()
+      }
     }
     timing('parsed', T0)
-    await bronze.flush()
-    await silver.flush()
     await errors.flush()
     await queue.drain()
     timing('copied', T0)
     await tx.asCaller()
   } catch (e) {
+    await queue.drain().catch(ignore)
     throw csvFailure(e, file.fileName)
   }
+  const { header, delimiter } = encoded
+  const proc = new RowProcessor(planFile(header, target.columns), fileId, { tenantId: target.tenantId })
+  proc.restore(encoded.counts)
   const summary = proc.summary()
   const report = summary ? { ...summary, download: `/api/v1/files/error_report?file_id=${fileId}` } : null
   const { rows: out } = await tx.query<FileOut>(
@@ -258,6 +314,8 @@ async function loadFile(tx: LoadTx, target: DatasetTarget, file: ReceivedFile, l
   )
   return out[0]
 }
+
+const asBuffer = (u: Uint8Array) => (Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength))
 
 /** Recomputes a dataset's totals and validity from its files (after upload, add and delete). */
 export async function refreshDatasetTotals(tx: { query: LoadTx['query'] }, datasetId: number) {

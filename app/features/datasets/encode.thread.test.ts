@@ -1,0 +1,97 @@
+import crypto from 'node:crypto'
+import { afterAll, describe, expect, it } from 'vitest'
+import { closeThreadPool, runInThread } from '#app/jobs/thread-pool.server.ts'
+import type { ColumnSpec } from '#app/features/templates/template-schema.ts'
+import type { EncodeStoredInput, EncodeStoredResult, PostedChunk } from './encode.thread.ts'
+import { encodeCsv, type EncodedChunk } from './file-encoder.ts'
+import { getFileStore } from './file-store.server.ts'
+
+const columns: ColumnSpec[] = [
+  { column_name: 'id', data_type: 'Integer', default_value: null },
+  { column_name: 'name', data_type: 'String', default_value: 'a\tb' },
+  { column_name: 'at', data_type: 'DateTime', default_value: null },
+]
+
+async function collect(it: AsyncGenerator<EncodedChunk, unknown>) {
+  const parts = { bronze: [] as Buffer[], silver: [] as Buffer[], errors: [] as Buffer[] }
+  for (;;) {
+    const n = await it.next()
+    if (n.done) return { text: Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, Buffer.concat(v).toString()])), result: n.value }
+    for (const k of ['bronze', 'silver', 'errors'] as const) if (n.value[k]) parts[k].push(Buffer.from(n.value[k]!))
+  }
+}
+
+describe('encodeStoredFile on a pool thread', () => {
+  const keys: string[] = []
+  afterAll(async () => {
+    await Promise.all(keys.map((k) => getFileStore().delete(k)))
+    await closeThreadPool()
+  })
+  async function store(text: string) {
+    const key = `tenants/test/uploads/encode-${crypto.randomUUID()}.csv`
+    keys.push(key)
+    await getFileStore().put(key, Buffer.from(text))
+    return key
+  }
+
+  it('posts the same COPY text and counts as encoding on this thread, within the flow limit', async () => {
+    let text = 'id,name,at\n'
+    for (let i = 1; i <= 5000; i++) text += `${i % 97 ? i : 'x'},${i % 13 ? 'n' + i : '"q\tuoted, ""x"""'},${i % 89 ? '2025-01-02T03:04:05Z' : 'soon'}\n`
+    const key = await store(text)
+    const opts = { columns, fileId: 9, tenantId: 'T', flushBytes: 16 * 1024 }
+    async function* src() {
+      yield Buffer.from(text)
+    }
+    const local = await collect(encodeCsv(src(), opts))
+
+    const flow = new SharedArrayBuffer(4)
+    const loaded = new Int32Array(flow)
+    const chunks: PostedChunk[] = []
+    let maxAhead = 0
+    let sent = 0
+    const r = await runInThread<EncodeStoredResult>(
+      '#app/features/datasets/encode.thread.ts',
+      'encodeStoredFile',
+      { ...opts, key, flow, aheadKiB: 32 } satisfies EncodeStoredInput,
+      {
+        onProgress: (v) => {
+          const c = v as PostedChunk
+          chunks.push(c)
+          sent += c.kib
+          maxAhead = Math.max(maxAhead, sent - Atomics.load(loaded, 0))
+          // Acknowledge later, as a slow database would.
+          setTimeout(() => {
+            Atomics.add(loaded, 0, c.kib)
+            Atomics.notify(loaded, 0)
+          }, 5)
+        },
+      },
+    )
+    async function* posted() {
+      for (const c of chunks) yield c
+      return r.ok ? r.file : null
+    }
+    const remote = await collect(posted() as AsyncGenerator<EncodedChunk, unknown>)
+    expect(r.ok).toBe(true)
+    expect(remote.text).toEqual(local.text)
+    expect(remote.result).toEqual(local.result)
+    expect(chunks.length).toBeGreaterThan(3)
+    // The thread waits while more than aheadKiB are unacknowledged, then sends one more chunk.
+    expect(maxAhead).toBeLessThanOrEqual(32 + Math.max(...chunks.map((c) => c.kib)))
+    expect(maxAhead).toBeLessThan(sent / 2)
+  })
+
+  it('returns a CSV problem as data (rule and details), not as a thrown error', async () => {
+    const key = await store('id,name,at\n1,a,2025-01-01\n2,b\n')
+    const r = await runInThread<EncodeStoredResult>('#app/features/datasets/encode.thread.ts', 'encodeStoredFile', {
+      key,
+      columns,
+      fileId: 1,
+      tenantId: 'T',
+      flushBytes: 1024,
+      flow: new SharedArrayBuffer(4),
+      aheadKiB: 1024,
+    } satisfies EncodeStoredInput)
+    expect(r).toMatchObject({ ok: false, rule: 'ragged_row', details: { row: 2, fields: 2, expected: 3 } })
+  })
+})
