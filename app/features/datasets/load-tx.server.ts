@@ -12,6 +12,69 @@ export interface LoadTx extends Sql {
   asServer(): Promise<void>
   /** Bulk-loads COPY text (tab-separated, \N for NULL) into `table (columns)`; both already quoted. */
   copy(table: string, columns: string[], text: string | Buffer[]): Promise<void>
+  /**
+   * One COPY left open while the caller writes to it (Postgres only; PGlite takes whole blobs). Nothing else
+   * can run on the transaction until end() returns.
+   */
+  copyStream?(table: string, columns: string[]): Promise<CopyStream>
+}
+
+export interface CopyStream {
+  /** Resolves once the connection takes more (backpressure); throws when the COPY failed. */
+  write(chunk: Buffer): Promise<void>
+  end(): Promise<void>
+  /** Fails the COPY (CopyFail), so the transaction can roll back. */
+  abort(): void
+}
+
+/** A CopyStream over postgres.js's COPY writable. */
+function copyWriter(
+  w: NodeJS.WritableStream & { on(e: string, f: (...a: any[]) => void): unknown; off(e: string, f: (...a: any[]) => void): unknown },
+  probe: () => Promise<unknown>,
+): CopyStream {
+  let failure: unknown = null
+  let settle: (() => void) | null = null
+  const finished = new Promise<void>((resolve, reject) => {
+    w.on('finish', resolve)
+    w.on('error', (e: unknown) => {
+      failure ??= e
+      reject(e)
+      settle?.()
+    })
+  })
+  finished.catch(() => {})
+  return {
+    async write(chunk) {
+      if (failure) throw failure
+      if (!w.write(chunk)) {
+        await new Promise<void>((resolve) => {
+          const s = () => {
+            settle = null
+            w.off('drain', s)
+            resolve()
+          }
+          settle = s
+          w.on('drain', s)
+        })
+      }
+      if (failure) throw failure
+    },
+    async end() {
+      if (failure) throw failure
+      w.end()
+      // postgres.js never settles the stream when Postgres rejects the data after CopyDone was sent: a query
+      // queued behind the COPY tells (it fails once the transaction is aborted).
+      await probe().catch((e) => {
+        failure ??= new Error(`Postgres rejected the COPY data (${(e as Error).message})`)
+      })
+      if (failure) throw failure
+      await finished
+    },
+    abort() {
+      failure ??= new Error('COPY aborted')
+      ;(w as unknown as { destroy(e: Error): void }).destroy(new Error('upload aborted'))
+    },
+  }
 }
 
 export async function withLoadTx<T>(db: Db, claims: Claims, fn: (tx: LoadTx) => Promise<T>): Promise<T> {
@@ -22,18 +85,13 @@ export async function withLoadTx<T>(db: Db, claims: Claims, fn: (tx: LoadTx) => 
         const r = await t.unsafe(text, (params ?? []) as any[])
         return { rows: r as any, rowCount: r.count ?? r.length }
       }
-      const tx = makeTx(query, (s) => t.unsafe(s).simple().then(() => {}), claims, async (table, columns, text) => {
+      const copyStream = async (table: string, columns: string[]) =>
+        copyWriter((await t.unsafe(`copy ${table} (${columns.join(', ')}) from stdin`).writable()) as any, () => t.unsafe('select 1'))
+      const tx = makeTx(query, (s) => t.unsafe(s).simple().then(() => {}), claims, copyStream, async (table, columns, text) => {
         if (!text.length) return
-        const stream = await t.unsafe(`copy ${table} (${columns.join(', ')}) from stdin`).writable()
-        await new Promise<void>((resolve, reject) => {
-          stream.on('error', reject)
-          stream.on('finish', resolve)
-          if (typeof text === 'string') stream.end(text)
-          else {
-            for (const b of text) stream.write(b)
-            stream.end()
-          }
-        })
+        const stream = await copyStream(table, columns)
+        for (const b of typeof text === 'string' ? [Buffer.from(text)] : text) await stream.write(b)
+        await stream.end()
       })
       await tx.asCaller()
       return fn(tx)
@@ -45,7 +103,7 @@ export async function withLoadTx<T>(db: Db, claims: Claims, fn: (tx: LoadTx) => 
       const r = await t.query<any>(text, params as any[])
       return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length }
     }
-    const tx = makeTx(query, (s) => t.exec(s).then(() => {}), claims, async (table, columns, text) => {
+    const tx = makeTx(query, (s) => t.exec(s).then(() => {}), claims, undefined, async (table, columns, text) => {
       if (!text.length) return
       await t.query(`copy ${table} (${columns.join(', ')}) from '/dev/blob'`, [], { blob: new Blob(typeof text === 'string' ? [text] : (text as BlobPart[])) })
     })
@@ -54,12 +112,13 @@ export async function withLoadTx<T>(db: Db, claims: Claims, fn: (tx: LoadTx) => 
   })
 }
 
-function makeTx(query: Sql['query'], exec: (s: string) => Promise<void>, claims: Claims, copy: LoadTx['copy']): LoadTx {
+function makeTx(query: Sql['query'], exec: (s: string) => Promise<void>, claims: Claims, copyStream: LoadTx['copyStream'], copy: LoadTx['copy']): LoadTx {
   const sql: Sql = { query, exec }
   return {
     query,
     exec,
     copy,
+    copyStream,
     asCaller: () => setCaller(sql, claims),
     // Back to the connection's own role for this transaction only; the caller's claims stay set.
     asServer: async () => {

@@ -13,8 +13,9 @@ import { CsvError, openCsv, type CsvLimits } from './csv.server.ts'
 import { getFileStore } from './file-store.server.ts'
 import { getThreadPool, runInThread } from '#app/jobs/thread-pool.server.ts'
 import type { EncodeStoredInput, EncodeStoredResult, PostedChunk } from './encode.thread.ts'
-import { encodeCsv, type EncodedChunk, type EncodedFile } from './file-encoder.ts'
-import { CopyBuffer, CopyQueue, ident, withLoadTx, type LoadTx } from './load-tx.server.ts'
+import { encodeCsv, type EncodedFile } from './file-encoder.ts'
+import { openSink, type CopySink } from './copy-sink.server.ts'
+import { ident, withLoadTx, type LoadTx } from './load-tx.server.ts'
 import { ICEBERG_NAME_RE, normalizeUsage, physicalTable, tableNameFrom, VALIDITY_THRESHOLD } from './model.ts'
 import { planFile, planWithoutTemplate, RowProcessor, TypeInferer, type ErrorReportSummary } from './row-validation.ts'
 
@@ -210,6 +211,8 @@ async function createTables(tx: LoadTx, target: DatasetTarget, displayName: stri
 
 /** COPY chunk size: each COPY costs a round trip (and a delayed ACK on the connection), so they are large. */
 const COPY_CHUNK_BYTES = 8 * 1024 * 1024
+/** Chunk size when the silver COPY streams (no per-chunk COPY). */
+const STREAM_CHUNK_BYTES = 1024 * 1024
 /** How far parsing may run ahead of Postgres, in bytes of COPY text (memory stays flat). */
 const MAX_AHEAD_BYTES = 32 * 1024 * 1024
 /** Files at least this large are parsed and validated on a pool thread while this thread feeds Postgres. */
@@ -220,32 +223,27 @@ function poolIsFree(): boolean {
   return s.busy < s.size && s.queued === 0
 }
 
-/** Parses and validates on a pool thread; `load` gets each chunk in order. Returns what encodeCsv returns. */
-async function encodeOnThread(input: Omit<EncodeStoredInput, 'flow' | 'aheadKiB'>, queue: CopyQueue, load: (c: EncodedChunk) => void): Promise<EncodedFile> {
+/** Parses and validates on a pool thread; the sink gets each chunk in order. Returns what encodeCsv returns. */
+async function encodeOnThread(input: Omit<EncodeStoredInput, 'flow' | 'aheadKiB'>, sink: CopySink): Promise<EncodedFile> {
   const flow = new SharedArrayBuffer(4)
   const loaded = new Int32Array(flow)
   const ac = new AbortController()
+  const ignore = () => {}
   const onProgress = (v: unknown) => {
     const c = v as PostedChunk
-    if (queue.failed) return ac.abort()
-    load(c)
-    queue.after(() => {
+    if (sink.failed) return ac.abort()
+    sink.load(c).catch(ignore)
+    sink.absorbed(() => {
       Atomics.add(loaded, 0, c.kib)
       Atomics.notify(loaded, 0)
     })
   }
-  let r: EncodeStoredResult
-  try {
-    r = await runInThread<EncodeStoredResult>(
-      '#app/features/datasets/encode.thread.ts',
-      'encodeStoredFile',
-      { ...input, flow, aheadKiB: Math.ceil(MAX_AHEAD_BYTES / 1024) } satisfies EncodeStoredInput,
-      { signal: ac.signal, onProgress },
-    )
-  } catch (e) {
-    if (queue.failed) await queue.drain()
-    throw e
-  }
+  const r = await runInThread<EncodeStoredResult>(
+    '#app/features/datasets/encode.thread.ts',
+    'encodeStoredFile',
+    { ...input, flow, aheadKiB: Math.ceil(MAX_AHEAD_BYTES / 1024) } satisfies EncodeStoredInput,
+    { signal: ac.signal, onProgress },
+  )
   if (!r.ok) throw new CsvError(r.rule, r.message, r.details)
   return r.file
 }
@@ -259,25 +257,20 @@ async function loadFile(tx: LoadTx, target: DatasetTarget, file: ReceivedFile, l
   const fileId = rows[0].id
   let encoded: EncodedFile
   const colNames = target.columns.map((c) => ident(c.column_name))
-  const bronzeTable = `bronze.${target.bronze}`
-  const silverTable = `silver.${target.silver}`
-  const bronzeCols = ['_hd_file_id', '_hd_row', '_hd_valid', ...colNames]
-  const silverCols = ['_hd_file_id', '_hd_row', ...colNames]
-  const errorCols = ['tenant_id', 'file_id', 'row_number', 'column_name', 'value', 'rule', 'message']
   await tx.asServer()
-  const queue = new CopyQueue(tx, MAX_AHEAD_BYTES)
-  const errors = new CopyBuffer(queue, 'public.dataset_file_errors', errorCols)
-  const ignore = () => {}
-  // Bronze and silver go out as they come (one COPY each per chunk); error lines gather into larger COPYs.
-  const load = (c: EncodedChunk) => {
-    if (c.bronze) queue.enqueue(bronzeTable, bronzeCols, [asBuffer(c.bronze)], c.bronze.byteLength)
-    if (c.silver) queue.enqueue(silverTable, silverCols, [asBuffer(c.silver)], c.silver.byteLength)
-    if (c.errors) errors.add(c.errors).catch(ignore)
-  }
-  const input = { key: file.key, columns: target.columns, fileId, tenantId: target.tenantId, limits, flushBytes: COPY_CHUNK_BYTES }
+  const sink = await openSink(
+    tx,
+    {
+      bronze: { table: `bronze.${target.bronze}`, columns: ['_hd_file_id', '_hd_row', '_hd_valid', ...colNames] },
+      silver: { table: `silver.${target.silver}`, columns: ['_hd_file_id', '_hd_row', ...colNames] },
+      errors: { table: 'public.dataset_file_errors', columns: ['tenant_id', 'file_id', 'row_number', 'column_name', 'value', 'rule', 'message'] },
+    },
+    MAX_AHEAD_BYTES,
+  )
+  const input = { key: file.key, columns: target.columns, fileId, tenantId: target.tenantId, limits, flushBytes: tx.copyStream ? STREAM_CHUNK_BYTES : COPY_CHUNK_BYTES }
   try {
     if (file.size >= threadMinBytes() && poolIsFree()) {
-      encoded = await encodeOnThread(input, queue, load)
+      encoded = await encodeOnThread(input, sink)
     } else {
       const it = encodeCsv(storedBytes(file.key), input)
       for (;;) {
@@ -286,17 +279,15 @@ async function loadFile(tx: LoadTx, target: DatasetTarget, file: ReceivedFile, l
           encoded = n.value
           break
         }
-        load(n.value)
-        await queue.wait()
+        await sink.load(n.value)
       }
     }
     timing('parsed', T0)
-    await errors.flush()
-    await queue.drain()
+    await sink.finish()
     timing('copied', T0)
     await tx.asCaller()
   } catch (e) {
-    await queue.drain().catch(ignore)
+    await sink.close()
     throw csvFailure(e, file.fileName)
   }
   const { header, delimiter } = encoded
@@ -314,8 +305,6 @@ async function loadFile(tx: LoadTx, target: DatasetTarget, file: ReceivedFile, l
   )
   return out[0]
 }
-
-const asBuffer = (u: Uint8Array) => (Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength))
 
 /** Recomputes a dataset's totals and validity from its files (after upload, add and delete). */
 export async function refreshDatasetTotals(tx: { query: LoadTx['query'] }, datasetId: number) {
