@@ -17,6 +17,8 @@ export interface CopySink {
   /** Calls fn once every chunk loaded so far is out of memory (written or failed). */
   absorbed(fn: () => void): void
   readonly failed: boolean
+  /** The first COPY failure, if any. */
+  readonly failure: unknown
   /** Completes every COPY; throws the first failure. */
   finish(): Promise<void>
   /** After a failure: ends open COPYs and removes temp files (never throws). */
@@ -48,6 +50,9 @@ class QueueSink implements CopySink {
   }
   get failed() {
     return this.queue.failed
+  }
+  get failure() {
+    return this.queue.failure
   }
   load(c: EncodedChunk) {
     if (c.bronze) this.queue.enqueue(this.t.bronze.table, this.t.bronze.columns, [asBuffer(c.bronze)], c.bronze.byteLength)
@@ -92,7 +97,7 @@ class Spool {
 
 class StreamSink implements CopySink {
   private chain: Promise<void> = Promise.resolve()
-  private failure: unknown = null
+  failure: unknown = null
   private open: CopyStream | null = null
   private bronze: Spool
   private errors: Spool

@@ -138,25 +138,25 @@ export const ident = (name: string) => `"${name.replace(/"/g, '""')}"`
 export class CopyQueue {
   private tail: Promise<void> = Promise.resolve()
   private pendingBytes = 0
-  private failure: unknown = null
+  private firstFailure: unknown = null
   constructor(
     private readonly tx: LoadTx,
     private readonly maxPendingBytes = 16 * 1024 * 1024,
   ) {}
   async push(table: string, columns: string[], chunks: Buffer[], bytes: number) {
-    if (this.failure) throw this.failure
+    if (this.firstFailure) throw this.firstFailure
     this.enqueue(table, columns, chunks, bytes)
     if (this.pendingBytes > this.maxPendingBytes) await this.tail
-    if (this.failure) throw this.failure
+    if (this.firstFailure) throw this.firstFailure
   }
   /** Queues a COPY without waiting (the caller bounds memory itself). */
   enqueue(table: string, columns: string[], chunks: Buffer[], bytes: number) {
     this.pendingBytes += bytes
     this.tail = this.tail.then(async () => {
       try {
-        if (!this.failure) await this.tx.copy(table, columns, chunks)
+        if (!this.firstFailure) await this.tx.copy(table, columns, chunks)
       } catch (e) {
-        this.failure ??= e
+        this.firstFailure ??= e
       } finally {
         this.pendingBytes -= bytes
       }
@@ -165,19 +165,22 @@ export class CopyQueue {
   /** Waits while more than maxPendingBytes are queued; throws the first failure. */
   async wait() {
     if (this.pendingBytes > this.maxPendingBytes) await this.tail
-    if (this.failure) throw this.failure
+    if (this.firstFailure) throw this.firstFailure
   }
   /** Runs `fn` once every COPY queued so far has finished (or failed). */
   after(fn: () => void) {
     this.tail = this.tail.then(fn)
   }
   get failed(): boolean {
-    return this.failure !== null
+    return this.firstFailure !== null
+  }
+  get failure(): unknown {
+    return this.firstFailure
   }
   /** Waits for every queued COPY; throws the first failure. */
   async drain() {
     await this.tail
-    if (this.failure) throw this.failure
+    if (this.firstFailure) throw this.firstFailure
   }
 }
 

@@ -287,8 +287,10 @@ async function loadFile(tx: LoadTx, target: DatasetTarget, file: ReceivedFile, l
     timing('copied', T0)
     await tx.asCaller()
   } catch (e) {
+    // When a COPY failed, the thread was stopped for it: report the COPY's error, not the abort.
+    const cause = sink.failed && !(e instanceof CsvError) ? sink.failure : e
     await sink.close()
-    throw csvFailure(e, file.fileName)
+    throw csvFailure(cause, file.fileName)
   }
   const { header, delimiter } = encoded
   const proc = new RowProcessor(planFile(header, target.columns), fileId, { tenantId: target.tenantId })
