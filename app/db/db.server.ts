@@ -1,4 +1,5 @@
 import fs from 'node:fs'
+import net from 'node:net'
 import path from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import postgres from 'postgres'
@@ -70,6 +71,8 @@ export function openPostgres(url: string, opts: { max?: number } = {}): Db {
     },
     // postgres.js's own array parsing turns NULL elements into "NULL"/false; arrays are parsed by pgArrayParse below.
     fetch_types: false,
+    // Nagle's algorithm held the end of every COPY for ~40 ms (measured: 400 COPYs 17.8 s → 0.66 s without it).
+    ...({ socket: noDelaySocket } as object),
   })
   const wrap = (q: postgres.Sql | postgres.TransactionSql): Sql => ({
     async query<T extends Row>(text: string, params?: unknown[]) {
@@ -209,3 +212,16 @@ const arrayTypes = Object.fromEntries(
     { to: Number(oid), from: [Number(oid)], serialize: (v: unknown) => (Array.isArray(v) ? pgArrayLiteral(v) : String(v)), parse: (v: string) => pgArrayParse(v, parse) },
   ]),
 )
+
+/** A connected TCP (or unix) socket with Nagle off, for postgres.js's `socket` option (TLS is layered on by postgres.js). */
+function noDelaySocket(o: { host: string[]; port: number[]; path?: string | false }): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = o.path ? net.connect(o.path) : net.connect(o.port[0], o.host[0])
+    s.setNoDelay(true)
+    s.once('error', reject)
+    s.once('connect', () => {
+      s.off('error', reject)
+      resolve(s)
+    })
+  })
+}

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { asCaller, type Claims } from '#app/db/db.server.ts'
 import { currentBoss } from '#app/jobs/boss.server.ts'
 import { cancelJob, defineJob, defineSchedule, enqueueJob, reconcileJobs, startWorker, stopWorker } from '#app/jobs/jobs.server.ts'
@@ -7,6 +7,8 @@ import { pruneExpiredCredentials } from '#app/jobs/maintenance.server.ts'
 import { closeThreadPool, getThreadPool, runInThread } from '#app/jobs/thread-pool.server.ts'
 import '#app/jobs/maintenance.server.ts'
 import { json, setupTestApp, type TestApp, type TestTenant } from '#tests/support/app.ts'
+
+vi.setConfig({ testTimeout: 60_000 })
 
 /*
   The job system end to end on the test database (PGlite, or TEST_DATABASE_URL): pg-boss really polls,
@@ -62,7 +64,8 @@ const claimsOf = (t: TestTenant, role: 'admin' | 'viewer' = 'admin'): Claims => 
   app_metadata: { tenant_id: t.id, roles: [role] },
 })
 
-async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 10_000): Promise<T> {
+// Generous: on a loaded 2-core CI machine the worker's polling can lag well behind.
+async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 25_000): Promise<T> {
   const end = Date.now() + timeoutMs
   for (;;) {
     const v = await fn()
