@@ -165,6 +165,13 @@ describe('training-data export', () => {
     expect(r.body[0].confidence).toBeLessThanOrEqual(1)
   })
 
+  it("tenant isolation: another tenant's admin exports only its own (no) rows", async () => {
+    resetAllRateLimits()
+    const r = await json(app.fetch('/api/v1/analytics/export/training-data', { method: 'POST', headers: b.admin.auth, json: { date_from: from, date_to: to } }))
+    expect(r.status).toBe(200)
+    expect(r.body).toEqual([])
+  })
+
   it('include_pii: service_role gets the raw text; an admin without analytics.export_pii is refused', async () => {
     resetAllRateLimits()
     const raw = await json(app.fetch('/api/v1/analytics/export/training-data', { method: 'POST', headers: service, json: { include_pii: true, date_from: from, date_to: to } }))
