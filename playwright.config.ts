@@ -2,7 +2,8 @@ import { defineConfig } from '@playwright/test'
 import { chromiumPath } from './tests/e2e/chromium.ts'
 
 const PORT = Number(process.env.E2E_PORT ?? 3210)
-const dataDir = process.env.E2E_DATA_DIR ?? `.data/e2e-${Date.now()}`
+// One fresh embedded database per run, removed before the server starts (first boot migrates and seeds it).
+const dataDir = process.env.E2E_DATA_DIR ?? '.data/e2e'
 
 export default defineConfig({
   testDir: 'tests/e2e',
@@ -22,7 +23,7 @@ export default defineConfig({
   },
   webServer: {
     // The production build on a fresh embedded database: first boot migrates and seeds the demo data.
-    command: 'npm start',
+    command: `rm -rf ${dataDir} && npm start`,
     url: `http://localhost:${PORT}/healthz`,
     timeout: 180_000,
     reuseExistingServer: false,
