@@ -65,7 +65,8 @@ function copyWriter(
       // postgres.js never settles the stream when Postgres rejects the data after CopyDone was sent: a query
       // queued behind the COPY tells (it fails once the transaction is aborted).
       await probe().catch((e) => {
-        failure ??= new Error(`Postgres rejected the COPY data (${(e as Error).message})`)
+        // postgres.js drops the COPY's own error; mark this one so the upload can report it as the file's problem.
+        failure ??= Object.assign(new Error(`Postgres rejected the COPY data (${(e as Error).message})`), { copyRejected: true })
       })
       if (failure) throw failure
       await finished

@@ -6,7 +6,7 @@ import { z } from 'zod'
 import { asCaller, type Db } from '#app/db/db.server.ts'
 import type { Caller } from '#app/features/auth/caller.server.ts'
 import { PG_TYPES, type DataType } from '#app/features/templates/column-types.ts'
-import type { ColumnSpec } from '#app/features/templates/template-schema.ts'
+import { isSystemColumn, MAX_COLUMNS, SYSTEM_COLUMNS, type ColumnSpec } from '#app/features/templates/template-schema.ts'
 import { ApiError, badRequest, conflict, notFound } from '#app/http/errors.server.ts'
 import { logError } from '#app/http/log.server.ts'
 import { CsvError, openCsv, type CsvLimits } from './csv.server.ts'
@@ -123,6 +123,17 @@ function csvFailure(e: unknown, fileName: string): unknown {
       fields: [{ field: 'files', message: `${fileName}: ${e.message}` }],
     })
   }
+  // A row wider than a Postgres page can hold (many wide columns): the file's shape, not a server fault.
+  const code = (e as { code?: string } | null)?.code
+  if (code === '54000' || code === '54011') {
+    const message = `${fileName}: a row is too wide to store (too many columns or too much text in one row)`
+    return new ApiError(400, 'INVALID_DATASET', message, { file: fileName, rule: 'row_too_wide', fields: [{ field: 'files', message }] })
+  }
+  // On PostgreSQL the driver loses the COPY's own error (see load-tx): after validation, the rows' width is the cause.
+  if ((e as { copyRejected?: boolean } | null)?.copyRejected) {
+    const message = `${fileName}: the database rejected the rows (a row is probably too wide: too many columns or too much text in one row)`
+    return new ApiError(400, 'INVALID_DATASET', message, { file: fileName, rule: 'rows_rejected', fields: [{ field: 'files', message }] })
+  }
   return e
 }
 
@@ -167,9 +178,12 @@ export async function inferColumns(files: ReceivedFile[], limits?: Partial<CsvLi
     try {
       const csv = await openCsv(storedBytes(f.key), limits)
       if (!columns) {
-        const validNames = csv.header.filter((h) => Buffer.byteLength(h) <= 63 && !h.toLowerCase().startsWith('_hd_'))
+        if (csv.header.length > MAX_COLUMNS) {
+          throw new CsvError('too_many_columns', `The header has ${csv.header.length} columns; at most ${MAX_COLUMNS} are supported`)
+        }
+        const validNames = csv.header.filter((h) => Buffer.byteLength(h) <= 63 && !h.toLowerCase().startsWith('_hd_') && !isSystemColumn(h))
         if (validNames.length !== csv.header.length) {
-          throw new CsvError('bad_header', 'Column names must be at most 63 bytes and must not start with _hd_')
+          throw new CsvError('bad_header', `Column names must be at most 63 bytes, must not start with _hd_ and must not be one of ${[...SYSTEM_COLUMNS].join(', ')}`)
         }
         columns = planWithoutTemplate(csv.header, []).columns
         inferer = new TypeInferer(csv.header)

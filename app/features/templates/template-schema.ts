@@ -11,6 +11,9 @@ export interface ColumnSpec {
 export const MAX_COLUMNS = 1000
 /** Names the platform uses for its own columns in the datalake tables. */
 export const RESERVED_PREFIX = '_hd_'
+/** Postgres system column names: a table cannot have a column with one of these names. */
+export const SYSTEM_COLUMNS = new Set(['ctid', 'xmin', 'xmax', 'cmin', 'cmax', 'tableoid', 'oid'])
+export const isSystemColumn = (name: string) => SYSTEM_COLUMNS.has(name.trim().toLowerCase())
 
 /** The request shape; the rules that need more than one field are in validateTemplateSchema. */
 export const templateColumnInput = z.object({
@@ -49,6 +52,7 @@ export function validateTemplateSchema(
     // eslint-disable-next-line no-control-regex
     else if (/[\u0000-\u001f\u007f]/.test(name)) issues.push({ field: `${at}.column_name`, message: `${label}: the name contains control characters` })
     else if (name.toLowerCase().startsWith(RESERVED_PREFIX)) issues.push({ field: `${at}.column_name`, message: `${label}: names starting with ${RESERVED_PREFIX} are reserved` })
+    else if (isSystemColumn(name)) issues.push({ field: `${at}.column_name`, message: `${label}: '${name}' is a name the database reserves for its own columns` })
     else {
       const key = name.toLowerCase()
       const first = seen.get(key)
