@@ -459,3 +459,19 @@ describe('rows wider than a table page', () => {
     expect(await lakeTables(a.id)).toBe(tablesBefore)
   })
 })
+
+describe('download by csv_file_path with % in the name', () => {
+  // Bug: resolveDownload ran decodeURIComponent on the name: a file named "100%.csv" (its own documented
+  // csv_file_path) or a malformed escape threw URIError → 500.
+  it('serves the documented path and answers 404 for a malformed escape', async () => {
+    const up = await upload(a, 'dataset_name=percent&usage=p', [{ name: '100%.csv', body: 'a\n1\n' }])
+    expect(up.status, JSON.stringify(up.body)).toBe(201)
+    const f = await json(app.fetch(`/api/v1/files/get_file_by_id?file_id=${up.body.files[0].id}`, { headers: a.viewer.auth }))
+    expect(f.body.csv_file_path).toMatch(/100%\.csv$/)
+    const dl = await app.fetch(`/api/v1/files/download?file_path=${encodeURIComponent(f.body.csv_file_path)}`, { headers: a.viewer.auth })
+    expect(dl.status).toBe(200)
+    expect((await dl.text()).trim()).toBe('a\n1')
+    const bad = await json(app.fetch(`/api/v1/files/download?file_path=${encodeURIComponent(f.body.csv_file_path.replace(/100%\.csv$/, '%E0%A4%A'))}`, { headers: a.viewer.auth }))
+    expect(bad.status).toBe(404)
+  })
+})

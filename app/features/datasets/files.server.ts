@@ -104,8 +104,17 @@ export async function resolveDownload(sql: Sql, given: { file_path?: string; fil
   const m = FILE_PATH_RE.exec(given.file_path)
   if (!m) throw notFound('File', given.file_path)
   const f = await loadFile(sql, Number(m[2])).catch(() => null)
-  if (!f || f.dataset_id !== Number(m[1]) || f.file_name !== decodeURIComponent(m[3])) throw notFound('File', given.file_path)
+  if (!f || f.dataset_id !== Number(m[1]) || (f.file_name !== m[3] && f.file_name !== safeDecode(m[3]))) throw notFound('File', given.file_path)
   return f
+}
+
+/** decodeURIComponent, or null for a malformed escape (a name like "100%.csv" is shown as is). */
+function safeDecode(s: string): string | null {
+  try {
+    return decodeURIComponent(s)
+  } catch {
+    return null
+  }
 }
 
 export async function downloadFile(sql: Sql, given: { file_path?: string; file_id?: number }): Promise<Response> {
