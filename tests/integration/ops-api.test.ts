@@ -309,3 +309,89 @@ describe('ingest', () => {
 it('redaction helper and export agree on a realistic message', () => {
   expect(redactPii('Hi, this is Ann Lee, call +1 (415) 555-0100')).not.toMatch(/Ann|Lee|555/)
 })
+
+describe('review: malformed input and cross-tenant probes', () => {
+  const post = (path: string, headers: Record<string, string>, body: unknown) => json(app.fetch(path, { method: 'POST', headers, json: body }))
+
+  it('ingest: out-of-range numbers and impossible dates are reported per record, the good records kept (no 500)', async () => {
+    const good = { external_id: 'rv-good-q', agent_type: 'support', latency_ms: 120 }
+    const r = await post('/api/v1/ingest/agent-queries', a.admin.auth, {
+      records: [good, { external_id: 'rv-bad-q', agent_type: 'support', latency_ms: 1e12 }],
+    })
+    expect(r.status).toBe(200)
+    expect(r.body.inserted + r.body.updated).toBe(1)
+    expect(r.body.errors.map((e: any) => [e.index, e.field])).toEqual([[1, 'latency_ms']])
+
+    const o = await post('/api/v1/ingest/orders', a.admin.auth, {
+      records: [
+        { external_id: 'rv-o1', total_price: 10, created_at: '2025-03-01T10:00:00Z' },
+        { external_id: 'rv-o2', total_price: 1e10, created_at: '2025-03-01T10:00:00Z' },
+        { external_id: 'rv-o3', total_price: 5, created_at: '2025-02-31T10:00:00Z' },
+        { external_id: 'rv-o4', total_price: 5, created_at: '2025-03-01T10:00:00Z', currency: 'USD\u0000' },
+      ],
+    })
+    expect(o.status).toBe(200)
+    expect(o.body.inserted + o.body.updated).toBe(1)
+    expect([...new Set(o.body.errors.map((e: any) => e.index))]).toEqual([1, 2, 3])
+
+    const t = await post('/api/v1/ingest/conversations', a.admin.auth, {
+      records: [{ external_id: 'rv-c1', customer_message: 'ok' }, { external_id: 'rv-c2', customer_message: 'nul \u0000 byte' }],
+    })
+    expect(t.status).toBe(200)
+    expect(t.body.inserted + t.body.updated).toBe(1)
+    expect(t.body.errors.map((e: any) => e.index)).toEqual([1])
+  })
+
+  it("approvals: another tenant's id is 404, a viewer may not decide", async () => {
+    const { rows } = await app.db.query<{ id: number }>(`select id from public.approval_queue_items where tenant_id = $1 and status = 'pending' limit 1`, [a.id])
+    const id = rows[0].id
+    expect((await post(`/api/v1/approvals/${id}`, b.admin.auth, { action: 'approve' })).status).toBe(404)
+    expect((await json(app.fetch(`/api/v1/approvals/${id}`, { headers: b.admin.auth }))).status).toBe(404)
+    expect((await post(`/api/v1/approvals/${id}`, a.viewer.auth, { action: 'approve' })).status).toBe(403)
+    const still = await app.db.query<{ status: string }>(`select status from public.approval_queue_items where id = $1`, [id])
+    expect(still.rows[0].status).toBe('pending')
+    expect((await post(`/api/v1/approvals/${id}`, a.admin.auth, [{ action: 'approve' }])).status).toBe(400)
+    expect((await post(`/api/v1/approvals/99999999999999999999`, a.admin.auth, { action: 'approve' })).status).toBe(400)
+  })
+
+  it('export: malformed dates and arrays are 400, not 500', async () => {
+    resetAllRateLimits()
+    for (const body of [{ date_from: '2025-02-31T00:00:00Z' }, { date_from: '0000-01-01T00:00:00Z', date_to: '0000-06-01T00:00:00Z' }, [], { include_pii: 'yes' }]) {
+      const r = await post('/api/v1/analytics/export/training-data', a.admin.auth, body)
+      expect(r.status, JSON.stringify(body)).toBeGreaterThanOrEqual(400)
+      expect(r.status, JSON.stringify(body)).toBeLessThan(500)
+    }
+  })
+})
+
+describe('review: service_role callers stay inside the tenant named by x-tenant-id (service_role bypasses RLS)', () => {
+  const post = (path: string, headers: Record<string, string>, body: unknown) => json(app.fetch(path, { method: 'POST', headers, json: body }))
+
+  it("ingest does not resolve another tenant's external ids", async () => {
+    const c = await post('/api/v1/ingest/customers', b.admin.auth, { records: [{ external_id: 'rv-shared-cust', first_name: 'Bea' }] })
+    expect(c.status).toBe(200)
+    const o = await post('/api/v1/ingest/orders', service, {
+      records: [{ external_id: 'rv-svc-o1', customer_external_id: 'rv-shared-cust', total_price: 3, created_at: '2025-03-01T10:00:00Z' }],
+    })
+    expect(o.status).toBe(200)
+    expect(o.body.errors.map((e: any) => e.field)).toEqual(['customer_external_id'])
+    const cross = await app.db.query(
+      `select 1 from public.orders o join public.customers c on c.id = o.customer_id where o.tenant_id <> c.tenant_id`,
+    )
+    expect(cross.rows).toEqual([])
+  })
+
+  it("approvals: a service caller scoped to tenant B gets 404 for tenant A's item", async () => {
+    const { rows } = await app.db.query<{ id: number }>(`select id from public.approval_queue_items where tenant_id = $1 and status = 'pending' limit 1`, [a.id])
+    const svcB = { ...service, 'x-tenant-id': b.id }
+    expect((await json(app.fetch(`/api/v1/approvals/${rows[0].id}`, { headers: svcB }))).status).toBe(404)
+    expect((await post(`/api/v1/approvals/${rows[0].id}`, svcB, { action: 'reject' })).status).toBe(404)
+    const list = await json(app.fetch('/api/v1/approvals?status=all', { headers: svcB }))
+    expect(list.status).toBe(200)
+    const ids = list.body.items.map((i: any) => i.id)
+    const foreign = await app.db.query(`select id from public.approval_queue_items where id = any($1::bigint[]) and tenant_id <> $2`, [ids, b.id])
+    expect(foreign.rows).toEqual([])
+    const still = await app.db.query<{ status: string }>(`select status from public.approval_queue_items where id = $1`, [rows[0].id])
+    expect(still.rows[0].status).toBe('pending')
+  })
+})

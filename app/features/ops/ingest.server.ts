@@ -10,12 +10,22 @@ import { requestOpsRefresh } from './refresh.server.ts'
 */
 
 export const MAX_RECORDS = 5000
-const externalId = z.string('must be a string').trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters')
+// Postgres text cannot hold NUL characters; a record carrying one must fail alone, not the whole batch.
+const noNul = (s: string) => !s.includes('\u0000')
+const NUL_MESSAGE = 'must not contain NUL characters'
+const externalId = z.string('must be a string').trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters').refine(noNul, NUL_MESSAGE)
 const ref = externalId.optional().nullable()
-const time = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a time zone' })
+// The ISO pattern accepts impossible calendar dates (2025-02-31) and year 0000, which Postgres rejects for the whole batch.
+const realDate = (s: string) => {
+  const [y, m, d] = s.slice(0, 10).split('-').map(Number)
+  const day = new Date(Date.UTC(y, m - 1, d))
+  return y >= 1 && day.getUTCMonth() === m - 1 && day.getUTCDate() === d
+}
+const time = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a time zone' }).refine(realDate, 'must be a real calendar date')
+const MAX_INT = 2_147_483_647 // integer columns
 const score = z.number('must be a number').min(1, 'must be between 1 and 5').max(5, 'must be between 1 and 5').nullable().optional()
 const agentType = z.string('must be a string').regex(/^[a-z][a-z0-9_]{0,63}$/, 'must be lowercase letters, digits and _')
-const text = (max: number) => z.string('must be a string').max(max, `must be at most ${max} characters`)
+const text = (max: number) => z.string('must be a string').max(max, `must be at most ${max} characters`).refine(noNul, NUL_MESSAGE)
 
 const SCHEMAS = {
   customers: z.object({
@@ -32,7 +42,7 @@ const SCHEMAS = {
       customer_external_id: ref,
       status: z.enum(['pending', 'paid', 'refunded', 'cancelled'], 'must be pending, paid, refunded or cancelled').default('paid'),
       fulfillment_status: z.enum(['unfulfilled', 'partial', 'fulfilled'], 'must be unfulfilled, partial or fulfilled').default('unfulfilled'),
-      total_price: z.number('must be a number').min(0, 'must be 0 or more').max(1e10, 'is too large'),
+      total_price: z.number('must be a number').min(0, 'must be 0 or more').max(9_999_999_999.99, 'is too large'),
       currency: z.string().regex(/^[A-Z]{3}$/, 'must be a 3-letter currency code').default('USD'),
       created_at: time,
       fulfilled_at: time.nullable().optional(),
@@ -59,7 +69,7 @@ const SCHEMAS = {
     agent_type: agentType,
     query_text: text(20_000).nullable().optional(),
     response_text: text(20_000).nullable().optional(),
-    latency_ms: z.number('must be a number').int('must be an integer').min(0, 'must be 0 or more'),
+    latency_ms: z.number('must be a number').int('must be an integer').min(0, 'must be 0 or more').max(MAX_INT, 'is too large'),
     approved: z.boolean('must be true or false').default(false),
     human_edited: z.boolean('must be true or false').default(false),
     accuracy_score: score,
@@ -94,7 +104,7 @@ const SCHEMAS = {
     annotator: text(200).nullable().optional(),
     notes: text(5000).nullable().optional(),
     model_confidence: z.number('must be a number').min(0, 'must be between 0 and 100').max(100, 'must be between 0 and 100').nullable().optional(),
-    response_time_ms: z.number('must be a number').int('must be an integer').min(0, 'must be 0 or more').nullable().optional(),
+    response_time_ms: z.number('must be a number').int('must be an integer').min(0, 'must be 0 or more').max(MAX_INT, 'is too large').nullable().optional(),
     created_at: time.optional(),
   }),
 } as const
