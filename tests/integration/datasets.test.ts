@@ -475,3 +475,17 @@ describe('download by csv_file_path with % in the name', () => {
     expect(bad.status).toBe(404)
   })
 })
+
+describe('download of a file with a non-Latin name', () => {
+  // Bug: busboy read multipart file names as latin1, so a UTF-8 name was stored as mojibake; and the raw name
+  // in Content-Disposition's filename="..." must be ASCII (a header value cannot hold characters above U+00FF).
+  it('keeps the UTF-8 name and downloads it with the name in filename*', async () => {
+    const up = await upload(a, 'dataset_name=cyr&usage=p', [{ name: 'данные📈.csv', body: 'a\n1\n' }])
+    expect(up.status, JSON.stringify(up.body)).toBe(201)
+    expect(up.body.files[0].file_name).toBe('данные📈.csv')
+    const dl = await app.fetch(`/api/v1/files/download?file_id=${up.body.files[0].id}`, { headers: a.viewer.auth })
+    expect(dl.status).toBe(200)
+    expect(dl.headers.get('content-disposition')).toContain(`filename*=UTF-8''${encodeURIComponent('данные📈.csv')}`)
+    expect((await dl.text()).trim()).toBe('a\n1')
+  })
+})

@@ -124,7 +124,7 @@ export async function downloadFile(sql: Sql, given: { file_path?: string; file_i
     status: 200,
     headers: {
       'Content-Type': 'text/csv; charset=utf-8',
-      'Content-Disposition': `attachment; filename="${f.file_name.replace(/["\\\r\n]/g, '_')}"; filename*=UTF-8''${encodeURIComponent(f.file_name)}`,
+      'Content-Disposition': `attachment; filename="${f.file_name.replace(/[^\x20-\x7e]|["\\]/g, '_')}"; filename*=UTF-8''${encodeURIComponent(f.file_name)}`,
       'Content-Length': String(f.size_bytes),
     },
   })

@@ -60,7 +60,7 @@ export async function receiveUpload(request: Request, tenantId: string): Promise
   let tooMany = false
   let bb: busboy.Busboy
   try {
-    bb = busboy({ headers: { 'content-type': ct }, limits: { files: MAX_FILES, fileSize: MAX_FILE_BYTES, fields: 50, fieldSize: 64 * 1024, parts: 100 } })
+    bb = busboy({ headers: { 'content-type': ct }, defParamCharset: 'utf8', limits: { files: MAX_FILES, fileSize: MAX_FILE_BYTES, fields: 50, fieldSize: 64 * 1024, parts: 100 } })
   } catch {
     throw badRequest('files', 'the multipart body has no boundary')
   }
