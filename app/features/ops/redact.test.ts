@@ -6,6 +6,7 @@ const CASES: Array<[string, string[], string[]]> = [
   ['Please email me at jane.doe+orders@gmail.com about order #10452', ['jane.doe', 'gmail.com'], ['order', '#10452']],
   ['Contact: sarah_connor99@sky-net.co.uk', ['sarah_connor99', 'sky-net'], []],
   ['write to tom dot baker at yahoo dot com', ['tom dot baker', 'yahoo'], []],
+  ['or chiara dot rossi at gmail dot com', ['chiara', 'rossi', 'gmail'], []],
   ['Call me on (415) 555-0132 after 5pm', ['555-0132', '(415)'], ['after 5pm']],
   ['My number is +44 20 7946 0958', ['7946', '0958'], []],
   ['mobile 07911 123456 or 415.555.0199 ext 42', ['07911', '123456', '555.0199'], []],

@@ -26,10 +26,14 @@ fatima yuki ingrid sofia aisha mohammed muhammad ahmed ali wei li mei hiroshi sa
   .filter(Boolean)
 
 
+const DOT = String.raw`(?:\s*(?:\[dot\]|\(dot\))\s*|\s+dot\s+)`
+const AT = String.raw`(?:\s*(?:\[at\]|\(at\))\s*|\s+at\s+)`
+
 const RULES: Array<[RegExp, string | ((m: string, ...g: string[]) => string)]> = [
   // e-mail, also written out ("jane dot doe at gmail dot com")
   [/[\p{L}0-9._%+-]+@[\p{L}0-9.-]+\.\p{L}{2,}/gu, '[EMAIL]'],
-  [/\b[\w.+-]+\s*(?:\[at\]|\(at\)|\s+at\s+)\s*[\w-]+\s*(?:\[dot\]|\(dot\)|\s+dot\s+)\s*(?:com|net|org|io|co|uk|de|fr|edu)\b/giu, '[EMAIL]'],
+  // (the local part and the domain may be dotted too: "jane dot doe at mail dot co dot uk")
+  [new RegExp(String.raw`\b[\w.+-]+(?:${DOT}[\w+-]+){0,3}${AT}[\w-]+(?:${DOT}[\w-]+){0,3}?${DOT}(?:com|net|org|io|co|uk|de|fr|edu|it)\b`, 'giu'), '[EMAIL]'],
   // payment cards: 13–19 digits, optionally grouped by spaces or dashes
   [/\b(?:\d[ -]?){12,18}\d\b/g, '[CARD]'],
   // street addresses: number, up to 4 words, a street type, optional unit
