@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { distinctCount, SCHEMAS } from '#app/features/datalake/datalake.server.ts'
+import { distinctCount, SCHEMAS, lakeName } from '#app/features/datalake/datalake.server.ts'
 import { api } from '#app/http/api-route.server.ts'
 
 const route = api({
@@ -9,8 +9,8 @@ const route = api({
     permission: 'datalake.read',
     query: z.object({
       schema: z.enum(SCHEMAS, 'must be bronze, silver or gold'),
-      table: z.string().min(1).max(128),
-      column: z.string().min(1).max(128),
+      table: lakeName,
+      column: lakeName,
     }),
     handler: ({ db, query }) => distinctCount(db, query.schema, query.table, query.column),
   },

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { numericStats, SCHEMAS } from '#app/features/datalake/datalake.server.ts'
+import { numericStats, SCHEMAS, lakeName } from '#app/features/datalake/datalake.server.ts'
 import { api } from '#app/http/api-route.server.ts'
 
 const route = api({
@@ -9,8 +9,8 @@ const route = api({
     permission: 'datalake.read',
     query: z.object({
       schema_name: z.enum(SCHEMAS, 'must be bronze, silver or gold'),
-      table_name: z.string().min(1).max(128),
-      column_name: z.string().min(1).max(128),
+      table_name: lakeName,
+      column_name: lakeName,
     }),
     handler: ({ db, query }) => numericStats(db, query.schema_name, query.table_name, query.column_name),
   },

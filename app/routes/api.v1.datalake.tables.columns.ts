@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { SCHEMAS, tableColumns } from '#app/features/datalake/datalake.server.ts'
+import { SCHEMAS, tableColumns, lakeName } from '#app/features/datalake/datalake.server.ts'
 import { api } from '#app/http/api-route.server.ts'
 
 const route = api({
@@ -7,7 +7,7 @@ const route = api({
     summary: "A table's columns and data types",
     tags: ['Datalake'],
     permission: 'datalake.read',
-    query: z.object({ schema_name: z.enum(SCHEMAS, 'must be bronze, silver or gold'), table_name: z.string().min(1).max(128) }),
+    query: z.object({ schema_name: z.enum(SCHEMAS, 'must be bronze, silver or gold'), table_name: lakeName }),
     handler: ({ db, query }) => tableColumns(db, query.schema_name, query.table_name),
   },
 })

@@ -206,3 +206,18 @@ describe('reading a dataset back (for training and inference)', () => {
     await expect(forEachSilverBatch(app.db, a.id, datasetId, () => {}, { columns: ['nope'] })).rejects.toMatchObject({ status: 400 })
   })
 })
+
+describe('NUL bytes in names', () => {
+  // Bug: a NUL in a table or column name reached Postgres (text cannot hold it) → 500 instead of a 400.
+  it('are a 400 on every datalake lookup', async () => {
+    for (const p of [
+      '/api/v1/datalake/table_metadata?schema_name=silver&table_name=a%00b',
+      '/api/v1/datalake/tables/columns?schema_name=silver&table_name=%00',
+      '/api/v1/datalake/numeric_stats?schema_name=silver&table_name=a&column_name=b%00',
+      '/api/v1/datalake/distinct-count?schema=silver&table=%00&column=x',
+    ]) {
+      const r = await json(app.fetch(p, { headers: a.viewer.auth }))
+      expect(r.status, p).toBe(400)
+    }
+  })
+})

@@ -489,3 +489,17 @@ describe('download of a file with a non-Latin name', () => {
     expect((await dl.text()).trim()).toBe('a\n1')
   })
 })
+
+describe('NUL bytes in names', () => {
+  // Bug: a NUL in template_name or dataset_name reached Postgres (text cannot hold it) → 500 instead of a 400.
+  it('template_name and dataset_name with a NUL are 400s naming the field', async () => {
+    const t = await json(app.fetch('/api/v1/template/', { method: 'POST', headers: a.admin.auth, json: { template_name: 'x\u0000y', template_schema: [] } }))
+    expect(t.status).toBe(400)
+    expect(t.body.error.message).toContain('template_name')
+    const before = storedFiles(a.id).length
+    const u = await upload(a, 'dataset_name=a%00b&usage=p', [{ name: 'n.csv', body: 'a\n1\n' }])
+    expect(u.status).toBe(400)
+    expect(u.body.error.message).toContain('dataset_name')
+    expect(storedFiles(a.id).length).toBe(before)
+  })
+})

@@ -1,3 +1,4 @@
+import { z } from 'zod'
 import type { Sql } from '#app/db/db.server.ts'
 import { ApiError, notFound } from '#app/http/errors.server.ts'
 
@@ -6,6 +7,9 @@ import { ApiError, notFound } from '#app/http/errors.server.ts'
  * Every call goes through a security-definer SQL function that resolves the names against the tenant's
  * registry and the catalog before it builds any SQL (with format('%I')), so names are data, never SQL.
  */
+
+/** A table or column name as a query parameter: text Postgres can hold (a NUL byte made the lookup a 500). */
+export const lakeName = z.string().min(1).max(128).regex(/^[^\u0000]*$/, 'must not contain NUL characters')
 
 export const SCHEMAS = ['bronze', 'silver', 'gold'] as const
 export type LakeSchema = (typeof SCHEMAS)[number]

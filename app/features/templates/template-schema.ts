@@ -22,7 +22,7 @@ export const templateColumnInput = z.object({
   default_value: z.union([z.string(), z.number(), z.boolean()]).nullish(),
 })
 export const templateInput = z.object({
-  template_name: z.string('must be a string').trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
+  template_name: z.string('must be a string').trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters').regex(/^[^\u0000]*$/, 'must not contain NUL characters'),
   template_schema: z.array(templateColumnInput).max(MAX_COLUMNS, `at most ${MAX_COLUMNS} columns`).optional().default([]),
 })
 export type TemplateInput = z.infer<typeof templateInput>
