@@ -496,6 +496,9 @@ describe('NUL bytes in names', () => {
     const t = await json(app.fetch('/api/v1/template/', { method: 'POST', headers: a.admin.auth, json: { template_name: 'x\u0000y', template_schema: [] } }))
     expect(t.status).toBe(400)
     expect(t.body.error.message).toContain('template_name')
+    const d = await json(app.fetch('/api/v1/template/', { method: 'POST', headers: a.admin.auth, json: { template_name: 'nul default', template_schema: [{ column_name: 'a', data_type: 'String', default_value: 'p\u0000q' }] } }))
+    expect(d.status).toBe(400)
+    expect(JSON.stringify(d.body)).toContain('template_schema[0].default_value')
     const before = storedFiles(a.id).length
     const u = await upload(a, 'dataset_name=a%00b&usage=p', [{ name: 'n.csv', body: 'a\n1\n' }])
     expect(u.status).toBe(400)

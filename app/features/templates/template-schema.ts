@@ -66,7 +66,9 @@ export function validateTemplateSchema(
     }
     let def: string | null = c.default_value === undefined || c.default_value === null ? null : String(c.default_value)
     if (def !== null && isEmptyCell(type, def)) def = null
-    if (def !== null) {
+    if (def !== null && def.includes('\u0000')) {
+      issues.push({ field: `${at}.default_value`, message: `${label}: the default value contains a NUL character` })
+    } else if (def !== null) {
       const parsed = parseCell(type, def)
       if (isInvalid(parsed)) issues.push({ field: `${at}.default_value`, message: `${label}: default value '${def}' ${parsed.message} (${type})` })
     }
