@@ -334,6 +334,17 @@ describe('review: malformed input and cross-tenant probes', () => {
     expect(o.body.inserted + o.body.updated).toBe(1)
     expect([...new Set(o.body.errors.map((e: any) => e.index))]).toEqual([1, 2, 3])
 
+    // fulfilled_at before created_at once the offsets are applied (string order says otherwise); and the reverse
+    const tz = await post('/api/v1/ingest/orders', a.admin.auth, {
+      records: [
+        { external_id: 'rv-tz1', total_price: 1, created_at: '2025-03-01T10:00:00Z', fulfilled_at: '2025-03-01T12:00:00+05:00' },
+        { external_id: 'rv-tz2', total_price: 1, created_at: '2025-03-01T10:00:00+05:00', fulfilled_at: '2025-03-01T06:00:00Z' },
+      ],
+    })
+    expect(tz.status).toBe(200)
+    expect(tz.body.inserted + tz.body.updated).toBe(1)
+    expect(tz.body.errors.map((e: any) => [e.index, e.field])).toEqual([[0, 'fulfilled_at']])
+
     const t = await post('/api/v1/ingest/conversations', a.admin.auth, {
       records: [{ external_id: 'rv-c1', customer_message: 'ok' }, { external_id: 'rv-c2', customer_message: 'nul \u0000 byte' }],
     })

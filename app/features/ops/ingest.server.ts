@@ -47,7 +47,8 @@ const SCHEMAS = {
       created_at: time,
       fulfilled_at: time.nullable().optional(),
     })
-    .refine((o) => !o.fulfilled_at || o.fulfilled_at >= o.created_at, { path: ['fulfilled_at'], message: 'must not be before created_at' }),
+    // compare instants, not strings: the two may carry different offsets
+    .refine((o) => !o.fulfilled_at || Date.parse(o.fulfilled_at) >= Date.parse(o.created_at), { path: ['fulfilled_at'], message: 'must not be before created_at' }),
   sessions: z.object({
     external_id: externalId,
     customer_external_id: ref,
