@@ -71,6 +71,9 @@ export function fromDatabase(err: unknown): ApiError | undefined {
     case '22008':
     case '22003':
     case '22001':
+    case '22021': // character not in repertoire (e.g. a NUL byte)
+    case '22P05': // untranslatable character
+    case '54000': // program limit exceeded (row too wide, too many columns)
       return new ApiError(400, 'VALIDATION_ERROR', e.message ?? 'Invalid value', { constraint: e.constraint })
     case '42501':
       return forbidden('You do not have permission to do this')
