@@ -346,11 +346,11 @@ describe('review: malformed input and cross-tenant probes', () => {
     expect(tz.body.errors.map((e: any) => [e.index, e.field])).toEqual([[0, 'fulfilled_at']])
 
     const t = await post('/api/v1/ingest/conversations', a.admin.auth, {
-      records: [{ external_id: 'rv-c1', customer_message: 'ok' }, { external_id: 'rv-c2', customer_message: 'nul \u0000 byte' }],
+      records: [{ external_id: 'rv-c1', customer_message: 'ok' }, { external_id: 'rv-c2', customer_message: 'nul \u0000 byte' }, { external_id: 'rv-c3', customer_message: 'lone \ud800 surrogate' }, { external_id: 'rv-c4', customer_message: 'emoji 😀 ok' }],
     })
     expect(t.status).toBe(200)
-    expect(t.body.inserted + t.body.updated).toBe(1)
-    expect(t.body.errors.map((e: any) => e.index)).toEqual([1])
+    expect(t.body.inserted + t.body.updated).toBe(2)
+    expect(t.body.errors.map((e: any) => e.index)).toEqual([1, 2])
   })
 
   it("approvals: another tenant's id is 404, a viewer may not decide", async () => {

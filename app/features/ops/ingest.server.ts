@@ -11,8 +11,9 @@ import { requestOpsRefresh } from './refresh.server.ts'
 
 export const MAX_RECORDS = 5000
 // Postgres text cannot hold NUL characters; a record carrying one must fail alone, not the whole batch.
-const noNul = (s: string) => !s.includes('\u0000')
-const NUL_MESSAGE = 'must not contain NUL characters'
+// Same for a lone UTF-16 surrogate, which JSON.parse accepts and Postgres' jsonb does not.
+const noNul = (s: string) => !s.includes('\u0000') && !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s)
+const NUL_MESSAGE = 'must not contain NUL characters or broken Unicode'
 const externalId = z.string('must be a string').trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters').refine(noNul, NUL_MESSAGE)
 const ref = externalId.optional().nullable()
 // The ISO pattern accepts impossible calendar dates (2025-02-31) and year 0000, which Postgres rejects for the whole batch.
