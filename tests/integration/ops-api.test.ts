@@ -363,6 +363,12 @@ describe('review: malformed input and cross-tenant probes', () => {
     expect(still.rows[0].status).toBe('pending')
     expect((await post(`/api/v1/approvals/${id}`, a.admin.auth, [{ action: 'approve' }])).status).toBe(400)
     expect((await post(`/api/v1/approvals/99999999999999999999`, a.admin.auth, { action: 'approve' })).status).toBe(400)
+    // NUL characters cannot be stored in Postgres text: a 400, not a 500, and nothing decided
+    for (const edited_reply of ['bad \u0000 byte']) {
+      const r = await post(`/api/v1/approvals/${id}`, a.admin.auth, { action: 'edit', edited_reply, notes: edited_reply })
+      expect(r.status, edited_reply).toBe(400)
+    }
+    expect((await app.db.query<{ status: string }>(`select status from public.approval_queue_items where id = $1`, [id])).rows[0].status).toBe('pending')
   })
 
   it('export: malformed dates and arrays are 400, not 500', async () => {
