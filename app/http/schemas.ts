@@ -8,3 +8,6 @@ export const page = {
 
 export const uuidParam = z.uuid('must be a UUID')
 export const intId = z.coerce.number('must be an integer id').int('must be an integer id').positive('must be a positive id').max(Number.MAX_SAFE_INTEGER)
+
+/** Postgres text cannot hold NUL; refuse it at the edge with a message naming the field. */
+export const withoutNul = (s: string) => !s.includes('\u0000')

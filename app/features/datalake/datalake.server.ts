@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { withoutNul } from '#app/http/schemas.ts'
 import type { Sql } from '#app/db/db.server.ts'
 import { ApiError, notFound } from '#app/http/errors.server.ts'
 
@@ -9,7 +10,7 @@ import { ApiError, notFound } from '#app/http/errors.server.ts'
  */
 
 /** A table or column name as a query parameter: text Postgres can hold (a NUL byte made the lookup a 500). */
-export const lakeName = z.string().min(1).max(128).regex(/^[^\u0000]*$/, 'must not contain NUL characters')
+export const lakeName = z.string().min(1).max(128).refine(withoutNul, 'must not contain NUL characters')
 
 export const SCHEMAS = ['bronze', 'silver', 'gold'] as const
 export type LakeSchema = (typeof SCHEMAS)[number]

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto'
+import { withoutNul } from '#app/http/schemas.ts'
 import path from 'node:path'
 import { Readable } from 'node:stream'
 import busboy from 'busboy'
@@ -36,7 +37,7 @@ export interface ReceivedFile {
 }
 
 const uploadParams = z.object({
-  dataset_name: z.string('is required').trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters').regex(/^[^\u0000]*$/, 'must not contain NUL characters'),
+  dataset_name: z.string('is required').trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters').refine(withoutNul, 'must not contain NUL characters'),
   usage: z.string('is required').trim().min(1, 'must not be empty'),
   template_id: z.coerce.number('must be an integer id').int('must be an integer id').positive('must be a positive id').optional(),
   iceberg_table_name: z.string().trim().optional(),

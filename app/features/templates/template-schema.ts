@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { withoutNul } from '#app/http/schemas.ts'
 import { isEmptyCell, isInvalid, normalizeDataType, parseCell, type DataType } from './column-types.ts'
 
 /** One column of a template as stored and returned: the spec's three fields. */
@@ -22,7 +23,7 @@ export const templateColumnInput = z.object({
   default_value: z.union([z.string(), z.number(), z.boolean()]).nullish(),
 })
 export const templateInput = z.object({
-  template_name: z.string('must be a string').trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters').regex(/^[^\u0000]*$/, 'must not contain NUL characters'),
+  template_name: z.string('must be a string').trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters').refine(withoutNul, 'must not contain NUL characters'),
   template_schema: z.array(templateColumnInput).max(MAX_COLUMNS, `at most ${MAX_COLUMNS} columns`).optional().default([]),
 })
 export type TemplateInput = z.infer<typeof templateInput>
