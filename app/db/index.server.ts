@@ -3,22 +3,9 @@ import { getEnv } from '#app/env.server.ts'
 import { openPglite, openPostgres, type Db } from './db.server.ts'
 import { migrate } from './migrate.server.ts'
 
-type Boot = { db: Promise<Db>; seeded?: Promise<unknown> }
+type Boot = { db: Promise<Db> }
 // One database per process: a globalThis singleton survives Vite's module reloads (PGlite allows one instance per data dir).
 const g = globalThis as { __hotdashDb?: Boot }
-
-export interface BootOptions {
-  log?: (msg: string) => void
-  /** Called once after migrations, before the first request is served. */
-  afterMigrate?: (db: Db) => Promise<unknown>
-}
-
-const bootHooks: Array<(db: Db) => Promise<unknown>> = []
-
-/** Features that must run once the schema exists (demo seed, job worker) register here. */
-export function onDatabaseReady(hook: (db: Db) => Promise<unknown>) {
-  bootHooks.push(hook)
-}
 
 export function getDb(): Promise<Db> {
   g.__hotdashDb ??= { db: boot() }
@@ -28,10 +15,6 @@ export function getDb(): Promise<Db> {
 /** Uses an already-open database (tests open their own). */
 export function installDb(db: Db) {
   g.__hotdashDb = { db: Promise.resolve(db) }
-}
-
-export function hasDb() {
-  return g.__hotdashDb !== undefined
 }
 
 export async function closeDb() {
@@ -54,6 +37,5 @@ async function boot(): Promise<Db> {
     const applied = await migrate(db, { log })
     if (applied.length) log(`applied ${applied.length} migration(s)`)
   }
-  for (const hook of bootHooks) await hook(db)
   return db
 }

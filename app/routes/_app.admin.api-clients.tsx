@@ -12,36 +12,23 @@ export async function loader({ request }: Route.LoaderArgs) {
 }
 
 export async function action({ request }: Route.ActionArgs) {
-  const { uiAction } = await import('#app/http/ui.server.ts')
+  const { uiAction, formObject } = await import('#app/http/ui.server.ts')
   const keys = await import('#app/features/auth/api-keys.server.ts')
-  const { getDb } = await import('#app/db/index.server.ts')
-  const { badRequest } = await import('#app/http/errors.server.ts')
-  return uiAction(request, 'api_clients.manage', async (db, caller, form) => {
+  const res = await uiAction(request, 'api_clients.manage', async (db, caller, form) => {
     switch (form.get('intent')) {
       case 'revoke-client':
         return keys.revokeApiClient(db, String(form.get('id')))
       case 'revoke-key':
         return keys.revokeApiKey(db, String(form.get('id')))
       default: {
-        const name = String(form.get('name') ?? '').trim()
-        if (!name) throw badRequest('name', 'is required')
-        const scopes = form.getAll('scopes').map(String)
-        if (!scopes.length) throw badRequest('scopes', 'choose at least one scope')
-        const client = await keys.registerApiClient(db, caller, { name, scopes })
-        return { client, issued: null as Awaited<ReturnType<typeof keys.exchangeClientCredentials>> | null, pendingKey: form.get('issue_key') === 'on' }
+        const input = keys.registerClientInput.parse({ ...formObject(form), scopes: form.getAll('scopes').map(String) })
+        return { client: await keys.registerApiClient(db, caller, input), wantsKey: form.get('issue_key') === 'on' }
       }
     }
-  }).then(async (res) => {
-    // The first key is issued after the client row is committed, exactly as a client would exchange its credentials.
-    const d = res.data as { ok: boolean; result?: { client?: { client_id: string; client_secret: string }; pendingKey?: boolean; issued?: unknown } }
-    if (d.ok && d.result?.pendingKey && d.result.client) {
-      d.result.issued = await keys.exchangeClientCredentials(await getDb(), {
-        client_id: d.result.client.client_id,
-        client_secret: d.result.client.client_secret,
-      })
-    }
-    return res
   })
+  const d = res.data as { ok: boolean; result?: { client?: { client_id: string; client_secret: string }; wantsKey?: boolean; issued?: unknown } }
+  if (d.ok && d.result?.wantsKey && d.result.client) d.result.issued = await keys.issueFirstKey(d.result.client)
+  return res
 }
 
 export default function ApiClients({ loaderData, actionData }: Route.ComponentProps) {

@@ -1,5 +1,4 @@
-import { z } from 'zod'
-import { listApiClients, registerApiClient } from '#app/features/auth/api-keys.server.ts'
+import { listApiClients, registerApiClient, registerClientInput } from '#app/features/auth/api-keys.server.ts'
 import { api } from '#app/http/api-route.server.ts'
 
 const route = api({
@@ -14,7 +13,7 @@ const route = api({
     tags: ['Auth'],
     permission: 'api_clients.manage',
     status: 201,
-    body: z.object({ name: z.string().trim().min(1, 'is required').max(100), scopes: z.array(z.string().min(1)).min(1).max(50) }),
+    body: registerClientInput,
     handler: ({ db, caller, body }) => registerApiClient(db, caller, body),
   },
 })

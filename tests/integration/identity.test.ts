@@ -307,6 +307,19 @@ describe('conventions', () => {
 })
 
 describe('browser sessions', () => {
+  it('parallel page loads with an expired access cookie share one refresh (no false token-reuse logout)', async () => {
+    const { getSessionCaller } = await import('#app/features/auth/session.server.ts')
+    const u = await app.createUser(a.id, 'viewer')
+    const cookie = `hd_rt=${u.tokens.refresh_token}`
+    // Separate requests, as a page load plus a fetcher would send them.
+    const results = await Promise.all([1, 2, 3].map(() => getSessionCaller(new Request('http://hotdash.test/', { headers: { cookie } }))))
+    for (const r of results) expect(r.caller?.userId).toBe(u.userId)
+    expect(results[0].headers.get('set-cookie')).toContain('hd_at=')
+    // The session is still alive: the rotated refresh token works.
+    const rotated = /hd_rt=([^;]+)/.exec(results[0].headers.get('set-cookie')!)![1]
+    expect((await app.fetch(`/api/v1/refresh?refresh_token=${decodeURIComponent(rotated)}`, { method: 'POST' })).status).toBe(200)
+  })
+
   it('cookie-authenticated mutations need the CSRF token; bearer requests do not', async () => {
     const { csrfToken } = await import('#app/features/auth/csrf.server.ts')
     const cookie = { cookie: `hd_at=${a.admin.tokens.access_token}` }

@@ -1,4 +1,6 @@
+import { z } from 'zod'
 import type { Claims, Db, Sql } from '#app/db/db.server.ts'
+import { getDb } from '#app/db/index.server.ts'
 import { ApiError, authRequired, badRequest, notFound } from '#app/http/errors.server.ts'
 import { hashPassword, verifyPassword, dummyHash } from './password.server.ts'
 import { randomToken, sha256 } from './tokens.server.ts'
@@ -15,6 +17,11 @@ export interface ApiClientRow {
   created_at: Date
   revoked_at: Date | null
 }
+
+export const registerClientInput = z.object({
+  name: z.string().trim().min(1, 'is required').max(100),
+  scopes: z.array(z.string().min(1)).min(1, 'choose at least one scope').max(50),
+})
 
 /**
  * Registers an API client for the caller's tenant. The secret is returned once and stored as a scrypt hash.
@@ -140,4 +147,12 @@ export async function verifyApiKey(db: Db, key: string, clientIdHeader: string |
     aud: 'authenticated',
     app_metadata: { tenant_id: k.tenant_id, scopes: k.scopes, api_key_id: k.id, roles: [] },
   }
+}
+
+/**
+ * The admin page's "register and issue a key now": the key is exchanged only after the client row is committed,
+ * exactly as the client itself would exchange its credentials. Call it outside the registering transaction.
+ */
+export async function issueFirstKey(client: { client_id: string; client_secret: string }) {
+  return exchangeClientCredentials(await getDb(), { client_id: client.client_id, client_secret: client.client_secret })
 }

@@ -5,8 +5,37 @@ import { authenticateRequest, type Caller } from './caller.server.ts'
 import { clearSessionCookies, readSessionCookies, sessionCookies } from './cookies.server.ts'
 import { getAuthProvider } from './provider.server.ts'
 
+type SessionResult = { caller: Caller | null; headers: Headers }
+
+// A document request runs the root, layout and page loaders in parallel, each asking for the session: resolve it once.
+const perRequest = new WeakMap<Request, Promise<SessionResult>>()
+// Refresh tokens rotate and a reused one ends the session, so concurrent requests carrying the same expired
+// access cookie must share one refresh instead of racing (the second would look like token theft).
+const REFRESH_GRACE_MS = 30_000
+const refreshes = new Map<string, { at: number; result: ReturnType<ReturnType<typeof getAuthProvider>['refresh']> }>()
+
+function sharedRefresh(db: Awaited<ReturnType<typeof getDb>>, refreshToken: string) {
+  const now = Date.now()
+  for (const [k, v] of refreshes) if (now - v.at > REFRESH_GRACE_MS) refreshes.delete(k)
+  let entry = refreshes.get(refreshToken)
+  if (!entry) {
+    entry = { at: now, result: getAuthProvider().refresh(db, refreshToken) }
+    refreshes.set(refreshToken, entry)
+  }
+  return entry.result
+}
+
 /** The browser session's caller, or null. Refreshes an expired access token from the refresh cookie. */
-export async function getSessionCaller(request: Request): Promise<{ caller: Caller | null; headers: Headers }> {
+export function getSessionCaller(request: Request): Promise<SessionResult> {
+  let result = perRequest.get(request)
+  if (!result) {
+    result = resolveSession(request)
+    perRequest.set(request, result)
+  }
+  return result
+}
+
+async function resolveSession(request: Request): Promise<SessionResult> {
   const headers = new Headers()
   const db = await getDb()
   if (getAuthProvider().name === 'supabase') {
@@ -26,7 +55,7 @@ export async function getSessionCaller(request: Request): Promise<{ caller: Call
   }
   if (!refreshToken) return { caller: null, headers }
   try {
-    const tokens = await getAuthProvider().refresh(db, refreshToken)
+    const tokens = await sharedRefresh(db, refreshToken)
     for (const c of sessionCookies(tokens)) headers.append('Set-Cookie', c)
     const fresh = new Request(request.url, { headers: { cookie: `hd_at=${tokens.access_token}` } })
     return { caller: await authenticateRequest(fresh, db), headers }
