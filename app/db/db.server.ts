@@ -3,6 +3,7 @@ import net from 'node:net'
 import path from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import postgres from 'postgres'
+import { openCopyStream, type CopyStream } from './copy.server.ts'
 
 export type Row = Record<string, any>
 export interface QueryResult<T> {
@@ -15,6 +16,10 @@ export interface Sql {
   query<T extends Row = Row>(text: string, params?: unknown[]): Promise<QueryResult<T>>
   /** A script of several statements, no parameters (migrations, DDL). */
   exec(script: string): Promise<void>
+  /** `copy <target> from … <options>` with the data given whole (both engines). */
+  copyFrom(target: string, options: string, chunks: Uint8Array[]): Promise<void>
+  /** The same COPY left open while the caller writes to it (Postgres only; PGlite takes whole blobs). */
+  copyStream?(target: string, options: string): Promise<CopyStream>
 }
 
 export interface Db extends Sql {
@@ -45,6 +50,10 @@ export async function openPglite(dataDir: string | undefined, opts: { loadDataDi
     async exec(script: string) {
       await q.exec(script)
     },
+    async copyFrom(target, options, chunks) {
+      if (!chunks.length) return
+      await q.query(`copy ${target} from '/dev/blob' ${options}`, [], { blob: new Blob(chunks as BlobPart[]) })
+    },
   })
   const base = wrap(pg)
   return {
@@ -52,6 +61,7 @@ export async function openPglite(dataDir: string | undefined, opts: { loadDataDi
     raw: pg,
     query: base.query,
     exec: base.exec,
+    copyFrom: base.copyFrom,
     transaction: (fn) => pg.transaction((tx) => fn(wrap(tx))),
     close: () => pg.close(),
   }
@@ -82,6 +92,13 @@ export function openPostgres(url: string, opts: { max?: number } = {}): Db {
     async exec(script: string) {
       await q.unsafe(script).simple()
     },
+    async copyFrom(target, options, chunks) {
+      if (!chunks.length) return
+      const s = await openCopyStream(q, target, options)
+      for (const c of chunks) await s.write(c)
+      await s.end()
+    },
+    copyStream: (target, options) => openCopyStream(q, target, options),
   })
   const base = wrap(sql)
   return {
@@ -89,6 +106,7 @@ export function openPostgres(url: string, opts: { max?: number } = {}): Db {
     raw: sql,
     query: base.query,
     exec: base.exec,
+    copyFrom: base.copyFrom,
     transaction: (fn) => sql.begin((tx) => fn(wrap(tx))) as Promise<any>,
     close: () => sql.end({ timeout: 5 }),
   }

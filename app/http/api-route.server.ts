@@ -285,5 +285,6 @@ export function callerScoped(db: Db, caller: Caller): Sql {
   return {
     query: (text, params) => asCaller(db, caller.claims, (tx) => tx.query(text, params)),
     exec: (script) => asCaller(db, caller.claims, (tx) => tx.exec(script)),
+    copyFrom: (target, options, chunks) => asCaller(db, caller.claims, (tx) => tx.copyFrom(target, options, chunks)),
   }
 }

@@ -1,5 +1,6 @@
 import type { Sql } from '#app/db/db.server.ts'
 import { getDb } from '#app/db/index.server.ts'
+import { dropStaleStaged } from '#app/features/datasets/side-load.server.ts'
 import { defineSchedule } from './jobs.server.ts'
 
 /**
@@ -19,5 +20,8 @@ export async function pruneExpiredCredentials(sql: Sql) {
   return rows[0]
 }
 
-// Hourly, off the top of the hour.
-defineSchedule('maintenance.prune', '17 * * * *', async () => pruneExpiredCredentials(await getDb()))
+// Hourly, off the top of the hour. Also drops datalake tables an upload staged but never committed (side-load.server.ts).
+defineSchedule('maintenance.prune', '17 * * * *', async () => {
+  const db = await getDb()
+  return { ...(await pruneExpiredCredentials(db)), staged_tables_dropped: await dropStaleStaged(db) }
+})

@@ -10,7 +10,7 @@ import { Worker, type TransferListItem } from 'node:worker_threads'
 
     const model = await runInThread('#app/features/ml/train.thread.ts', 'train', input, { signal: ctx.signal })
 
-  The function receives (input, { progress(value) }) and returns a structured-cloneable value. Aborting the
+  The function receives (input, { progress(value, transfer?) }) and returns a structured-cloneable value. Aborting the
   signal terminates the thread running the task (CPU loops cannot be interrupted otherwise) and starts a
   fresh one; a task still queued is just dropped.
 */

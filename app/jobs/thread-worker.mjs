@@ -27,7 +27,7 @@ parentPort.on('message', async ({ id, modulePath, exportName, input }) => {
     const mod = await load(modulePath)
     const fn = mod[exportName]
     if (typeof fn !== 'function') throw new Error(`${modulePath} exports no function '${exportName}'`)
-    const progress = (value) => parentPort.postMessage({ id, type: 'progress', value })
+    const progress = (value, transfer) => parentPort.postMessage({ id, type: 'progress', value }, transfer ?? [])
     const value = await fn(input, { progress })
     parentPort.postMessage({ id, type: 'result', ok: true, value })
   } catch (e) {

@@ -23,6 +23,8 @@ export interface FileStore {
   put(key: string, body: FileBody): Promise<{ size: number }>
   /** The file's bytes as a stream; 404 ApiError when it does not exist. */
   get(key: string): Promise<ReadableStream<Uint8Array>>
+  /** The same bytes as Node chunks (about 1 MiB on local disk): cheaper to iterate than a web stream, for bulk reads. */
+  read(key: string): Promise<AsyncIterable<Uint8Array>>
   /** Removes the file; no error when it does not exist. */
   delete(key: string): Promise<void>
   exists(key: string): Promise<boolean>
@@ -86,6 +88,14 @@ export class LocalFileStore implements FileStore {
   }
 
   async get(key: string) {
+    return Readable.toWeb(await this.open(key)) as unknown as ReadableStream<Uint8Array>
+  }
+
+  async read(key: string) {
+    return this.open(key, 1024 * 1024)
+  }
+
+  private async open(key: string, highWaterMark?: number) {
     const file = this.pathOf(key)
     const handle = await fsp.open(file, 'r').catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT' || err.code === 'EISDIR') throw notFound('File', key)
@@ -95,8 +105,7 @@ export class LocalFileStore implements FileStore {
       await handle.close()
       throw notFound('File', key)
     }
-    const stream = handle.createReadStream()
-    return Readable.toWeb(stream) as unknown as ReadableStream<Uint8Array>
+    return handle.createReadStream({ highWaterMark })
   }
 
   async delete(key: string) {
@@ -160,6 +169,10 @@ export class SupabaseFileStore implements FileStore {
       throw new Error(`Supabase Storage download of '${key}' failed: ${error?.message}`)
     }
     return data.stream() as ReadableStream<Uint8Array>
+  }
+
+  async read(key: string) {
+    return (await this.get(key)) as unknown as AsyncIterable<Uint8Array>
   }
 
   async delete(key: string) {

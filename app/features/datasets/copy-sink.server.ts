@@ -2,8 +2,8 @@ import crypto from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import type { EncodedChunk } from './file-encoder.ts'
-import { CopyBuffer, CopyQueue, type CopyStream, type LoadTx } from './load-tx.server.ts'
+import type { ChunkLayout, EncodedChunk } from './file-encoder.ts'
+import { COPY_BINARY, copyCsv, CopyBuffer, CopyQueue, ident, type CopyFormat, type CopyStream, type LoadTx } from './load-tx.server.ts'
 
 /**
  * Where a file's COPY chunks go. Every COPY costs a round trip plus, on a Nagle socket, a delayed-ACK wait
@@ -26,15 +26,25 @@ export interface CopySink {
 }
 
 export interface Target {
+  /** `columns` are the leading ones; the file's columns follow as the first chunk's layout says. */
   bronze: { table: string; columns: string[] }
+  /** Binary COPY. */
   silver: { table: string; columns: string[] }
+  /** COPY text. */
   errors: { table: string; columns: string[] }
+}
+
+/** The bronze COPY (columns and CSV options) for a file's layout. */
+function bronzeCopy(t: Target, layout: ChunkLayout): { columns: string[]; format: CopyFormat } {
+  const names = layout.names.map(ident)
+  return { columns: [...t.bronze.columns, ...names], format: copyCsv(layout.delimiter, names) }
 }
 
 const asBuffer = (u: Uint8Array) => (Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength))
 
-export async function openSink(tx: LoadTx, t: Target, maxPendingBytes: number): Promise<CopySink> {
-  return tx.copyStream ? StreamSink.open(tx, t) : new QueueSink(tx, t, maxPendingBytes)
+/** `bronzeTx`: a second transaction (its own connection) that takes the bronze COPY while `tx` takes silver's. */
+export async function openSink(tx: LoadTx, t: Target, maxPendingBytes: number, bronzeTx?: LoadTx): Promise<CopySink> {
+  return tx.streamCopy ? StreamSink.open(tx, t, bronzeTx?.streamCopy ? bronzeTx : undefined) : new QueueSink(tx, t, maxPendingBytes)
 }
 
 class QueueSink implements CopySink {
@@ -54,9 +64,11 @@ class QueueSink implements CopySink {
   get failure() {
     return this.queue.failure
   }
+  private bronze: { columns: string[]; format: CopyFormat } | null = null
   load(c: EncodedChunk) {
-    if (c.bronze) this.queue.enqueue(this.t.bronze.table, this.t.bronze.columns, [asBuffer(c.bronze)], c.bronze.byteLength)
-    if (c.silver) this.queue.enqueue(this.t.silver.table, this.t.silver.columns, [asBuffer(c.silver)], c.silver.byteLength)
+    if (c.layout) this.bronze = bronzeCopy(this.t, c.layout)
+    if (c.bronze) this.queue.enqueue(this.t.bronze.table, this.bronze!.columns, [asBuffer(c.bronze)], c.bronze.byteLength, this.bronze!.format)
+    if (c.silver) this.queue.enqueue(this.t.silver.table, this.t.silver.columns, [asBuffer(c.silver)], c.silver.byteLength, COPY_BINARY)
     // Error lines gather into larger COPYs.
     const e = c.errors ? this.errors.add(c.errors) : Promise.resolve()
     return e.then(() => this.queue.wait())
@@ -101,28 +113,37 @@ class StreamSink implements CopySink {
   private open: CopyStream | null = null
   private bronze: Spool
   private errors: Spool
+  /** The bronze COPY on the second transaction, opened with the first chunk (which carries the layout). */
+  private bronzeStream: CopyStream | null = null
   private constructor(
     private tx: LoadTx,
     private t: Target,
     private silver: CopyStream,
+    private bronzeTx?: LoadTx,
   ) {
     this.open = silver
     const base = path.join(os.tmpdir(), `hd-upload-${crypto.randomUUID()}`)
     this.bronze = new Spool(`${base}.bronze`)
     this.errors = new Spool(`${base}.errors`)
   }
-  static async open(tx: LoadTx, t: Target) {
-    return new StreamSink(tx, t, await tx.copyStream!(t.silver.table, t.silver.columns))
+  static async open(tx: LoadTx, t: Target, bronzeTx?: LoadTx) {
+    return new StreamSink(tx, t, await tx.streamCopy!(t.silver.table, t.silver.columns, COPY_BINARY), bronzeTx)
   }
+  private layout: ChunkLayout | null = null
   get failed() {
     return this.failure !== null
   }
   load(c: EncodedChunk) {
+    if (c.layout) this.layout = c.layout
     this.chain = this.chain.then(async () => {
       if (this.failure) return
       try {
         if (c.silver) await this.silver.write(asBuffer(c.silver))
-        if (c.bronze) await this.bronze.write(c.bronze)
+        if (this.bronzeTx && this.layout && !this.bronzeStream) {
+          const { columns, format } = bronzeCopy(this.t, this.layout)
+          this.bronzeStream = await this.bronzeTx.streamCopy!(this.t.bronze.table, columns, format)
+        }
+        if (c.bronze) await (this.bronzeStream ?? this.bronze).write(asBuffer(c.bronze))
         if (c.errors) await this.errors.write(c.errors)
       } catch (e) {
         this.failure ??= e
@@ -141,12 +162,17 @@ class StreamSink implements CopySink {
     try {
       await this.silver.end()
       this.open = null
-      for (const [spool, dest] of [
-        [this.bronze, this.t.bronze],
-        [this.errors, this.t.errors],
+      if (this.bronzeStream) {
+        await this.bronzeStream.end()
+        this.bronzeStream = null
+      }
+      const bronze = this.layout && bronzeCopy(this.t, this.layout)
+      for (const [spool, table, columns, format] of [
+        [this.bronze, this.t.bronze.table, bronze?.columns ?? [], bronze?.format],
+        [this.errors, this.t.errors.table, this.t.errors.columns, undefined],
       ] as const) {
         if (!spool.size) continue
-        const s = (this.open = await this.tx.copyStream!(dest.table, dest.columns))
+        const s = (this.open = await this.tx.streamCopy!(table, columns, format))
         await spool.copyTo(s)
         await s.end()
         this.open = null
@@ -161,6 +187,8 @@ class StreamSink implements CopySink {
     await this.chain.catch(() => {})
     this.open?.abort()
     this.open = null
+    this.bronzeStream?.abort()
+    this.bronzeStream = null
     await this.bronze.remove().catch(() => {})
     await this.errors.remove().catch(() => {})
   }

@@ -130,6 +130,121 @@ export function sniffNewline(head: string): '\n' | '\r\n' | '\r' {
 
 const isBlank = (row: string[]) => row.length === 1 && row[0].trim() === ''
 
+export interface Dialect {
+  delimiter: string
+  newline: '\n' | '\r\n' | '\r'
+  /** What the parser splits records on: lone-CR files are read as such; LF files may carry a stray CR before the LF, which is stripped. */
+  parserNewline: '\n' | '\r'
+}
+
+/** The dialect of a file from its first characters; throws CsvError for an empty file or JSON/XML/HTML. */
+export function detectDialect(head: string): Dialect {
+  if (!head.trim()) throw new CsvError('empty', 'The file is empty')
+  const first = head.trimStart()[0]
+  if (first === '{' || first === '[' || first === '<') {
+    const kind = first === '<' ? 'XML/HTML' : 'JSON'
+    throw new CsvError('not_csv', `The file looks like ${kind}, not CSV`)
+  }
+  const newline = sniffNewline(head)
+  return { delimiter: sniffDelimiter(head), newline, parserNewline: newline === '\r' ? '\r' : '\n' }
+}
+
+/**
+ * The rules every record passes, whichever parser split it: the header (names present and unique), blank
+ * records skipped, every record as wide as the header, fields within the limits. Counts the data records.
+ */
+export class RecordChecker {
+  header: string[] | null = null
+  /** Data records seen (header excluded). */
+  recordNo = 0
+  expected = 0
+  constructor(
+    readonly lim: CsvLimits,
+    readonly dialect: Dialect,
+  ) {}
+
+  /** papaparse over `input`; `last` when no more text follows (else the unfinished last record is left). */
+  parse(input: string, last: boolean) {
+    const { delimiter, parserNewline } = this.dialect
+    const r = new Papa.Parser({ delimiter, newline: parserNewline, quoteChar: '"' }).parse(input, 0, !last) as Papa.ParseResult<string[]>
+    const bad = r.errors.find((e) => e.type === 'Quotes')
+    if (bad) {
+      throw new CsvError(
+        bad.code === 'MissingQuotes' ? 'unclosed_quote' : 'malformed_quotes',
+        bad.code === 'MissingQuotes' ? `A quoted field is never closed (after row ${this.recordNo})` : `Malformed quotes near row ${this.recordNo + 1}`,
+        { row: this.recordNo + 1 },
+      )
+    }
+    return r
+  }
+
+  fieldTooLong(i: number, length: number): CsvError {
+    const where = this.header ? `row ${this.recordNo + 1}, column '${this.header[i] ?? i + 1}'` : `header column ${i + 1}`
+    return new CsvError('field_too_long', `A field is longer than ${this.lim.maxFieldChars} characters (${where})`, {
+      row: this.header ? this.recordNo + 1 : 0,
+      length,
+    })
+  }
+
+  /** For a data record of `fields` fields that is not as wide as the header (recordNo already counts it). */
+  ragged(fields: number): CsvError {
+    const { recordNo, expected } = this
+    return new CsvError(
+      'ragged_row',
+      `Row ${recordNo} has ${fields} field${fields === 1 ? '' : 's'}, the header has ${expected} (check the delimiter and quotes)`,
+      { row: recordNo, fields, expected },
+    )
+  }
+
+  recordTooLong(): CsvError {
+    return new CsvError('record_too_long', `A record is longer than ${this.lim.maxRecordChars} characters (unclosed quote?) after row ${this.recordNo}`, {
+      row: this.recordNo + 1,
+    })
+  }
+
+  setHeader(row: string[]) {
+    const header = row.map((h) => h.trim())
+    const seen = new Map<string, number>()
+    header.forEach((h, i) => {
+      if (!h) throw new CsvError('empty_header', `Header column ${i + 1} has no name`, { column: i + 1 })
+      const k = h.toLowerCase()
+      if (seen.has(k)) {
+        throw new CsvError('duplicate_header', `The header names '${h}' twice (columns ${seen.get(k)! + 1} and ${i + 1})`, {
+          column: h,
+        })
+      }
+      seen.set(k, i)
+    })
+    if (header.length === 1 && /[:^~]/.test(header[0])) {
+      throw new CsvError('unknown_delimiter', `Could not find the delimiter: the header is one column ('${header[0].slice(0, 80)}'). Use , ; tab or |`)
+    }
+    this.header = header
+    this.expected = header.length
+  }
+
+  /** `longFields`: some field may exceed maxFieldChars; `crs`: the text holds a CR that may end a field. */
+  check(rows: string[][], longFields = true, crs = true): string[][] {
+    const out: string[][] = []
+    for (const row of rows) {
+      if (crs && this.dialect.parserNewline === '\n') {
+        const last = row.length - 1
+        const v = row[last]
+        if (v.length && v.charCodeAt(v.length - 1) === 13) row[last] = v.slice(0, -1)
+      }
+      if (isBlank(row)) continue
+      if (longFields) for (let i = 0; i < row.length; i++) if (row[i].length > this.lim.maxFieldChars) throw this.fieldTooLong(i, row[i].length)
+      if (!this.header) {
+        this.setHeader(row)
+        continue
+      }
+      this.recordNo++
+      if (row.length !== this.expected) throw this.ragged(row.length)
+      out.push(row)
+    }
+    return out
+  }
+}
+
 /**
  * Reads the header, then yields the records in batches. Throws CsvError for: empty file, no data rows,
  * binary or non-UTF-8 content, JSON/XML/HTML, duplicate or empty header names, unclosed or malformed
@@ -149,84 +264,9 @@ export async function openCsv(source: AsyncIterable<Uint8Array | string>, limits
     }
     head += n.value
   }
-  if (!head.trim()) throw new CsvError('empty', 'The file is empty')
-  const first = head.trimStart()[0]
-  if (first === '{' || first === '[' || first === '<') {
-    const kind = first === '<' ? 'XML/HTML' : 'JSON'
-    throw new CsvError('not_csv', `The file looks like ${kind}, not CSV`)
-  }
-  const delimiter = sniffDelimiter(head)
-  const newline = sniffNewline(head)
-  // Lone-CR files are read as such; LF files may still carry a stray CR before the LF, which we strip.
-  const parserNewline = newline === '\r' ? '\r' : '\n'
-
-  let header: string[] | null = null
-  let recordNo = 0 // data records seen (header excluded)
-  let expected = 0
-
-  /** `longFields`: some field may exceed maxFieldChars; `crs`: the text holds a CR that may end a field. */
-  function check(rows: string[][], longFields = true, crs = true): string[][] {
-    const out: string[][] = []
-    for (const row of rows) {
-      if (crs && parserNewline === '\n') {
-        const last = row.length - 1
-        const v = row[last]
-        if (v.length && v.charCodeAt(v.length - 1) === 13) row[last] = v.slice(0, -1)
-      }
-      if (isBlank(row)) continue
-      if (longFields) for (let i = 0; i < row.length; i++) {
-        if (row[i].length > lim.maxFieldChars) {
-          const where = header ? `row ${recordNo + 1}, column '${header[i] ?? i + 1}'` : `header column ${i + 1}`
-          throw new CsvError('field_too_long', `A field is longer than ${lim.maxFieldChars} characters (${where})`, {
-            row: header ? recordNo + 1 : 0,
-            length: row[i].length,
-          })
-        }
-      }
-      if (!header) {
-        header = row.map((h) => h.trim())
-        expected = header.length
-        const seen = new Map<string, number>()
-        header.forEach((h, i) => {
-          if (!h) throw new CsvError('empty_header', `Header column ${i + 1} has no name`, { column: i + 1 })
-          const k = h.toLowerCase()
-          if (seen.has(k)) {
-            throw new CsvError('duplicate_header', `The header names '${h}' twice (columns ${seen.get(k)! + 1} and ${i + 1})`, {
-              column: h,
-            })
-          }
-          seen.set(k, i)
-        })
-        if (expected === 1 && /[:^~]/.test(header[0])) {
-          throw new CsvError('unknown_delimiter', `Could not find the delimiter: the header is one column ('${header[0].slice(0, 80)}'). Use , ; tab or |`)
-        }
-        continue
-      }
-      recordNo++
-      if (row.length !== expected) {
-        throw new CsvError(
-          'ragged_row',
-          `Row ${recordNo} has ${row.length} field${row.length === 1 ? '' : 's'}, the header has ${expected} (check the delimiter and quotes)`,
-          { row: recordNo, fields: row.length, expected },
-        )
-      }
-      out.push(row)
-    }
-    return out
-  }
-
-  function parse(input: string, last: boolean) {
-    const r = new Papa.Parser({ delimiter, newline: parserNewline, quoteChar: '"' }).parse(input, 0, !last) as Papa.ParseResult<string[]>
-    const bad = r.errors.find((e) => e.type === 'Quotes')
-    if (bad) {
-      throw new CsvError(
-        bad.code === 'MissingQuotes' ? 'unclosed_quote' : 'malformed_quotes',
-        bad.code === 'MissingQuotes' ? `A quoted field is never closed (after row ${recordNo})` : `Malformed quotes near row ${recordNo + 1}`,
-        { row: recordNo + 1 },
-      )
-    }
-    return r
-  }
+  const dialect = detectDialect(head)
+  const { delimiter, newline, parserNewline } = dialect
+  const checker = new RecordChecker(lim, dialect)
 
   async function* chunks(): AsyncGenerator<string> {
     if (head) yield head
@@ -253,22 +293,27 @@ export async function openCsv(source: AsyncIterable<Uint8Array | string>, limits
     if (n.done && !fresh) {
       done = true
       if (partial) {
-        for (const row of check(parse(partial, true).data)) pending.push(row)
+        for (const row of checker.check(checker.parse(partial, true).data)) pending.push(row)
         if (!isPlain(partial)) dirtyUpTo = pending.length
       }
       partial = ''
       return false
     }
     const agg = partial + fresh
-    const r = parse(agg, false)
+    let r: Papa.ParseResult<string[]>
+    try {
+      r = checker.parse(agg, false)
+    } catch (e) {
+      // papaparse calls a quote still open at the end of its input unclosed, though more input follows: read on.
+      if (!(e instanceof CsvError && e.rule === 'unclosed_quote')) throw e
+      partial = agg
+      if (partial.length > lim.maxRecordChars) throw checker.recordTooLong()
+      return true
+    }
     const parsed = r.meta.cursor === agg.length ? agg : agg.slice(0, r.meta.cursor)
     partial = agg.slice(r.meta.cursor)
-    if (partial.length > lim.maxRecordChars) {
-      throw new CsvError('record_too_long', `A record is longer than ${lim.maxRecordChars} characters (unclosed quote?) after row ${recordNo}`, {
-        row: recordNo + 1,
-      })
-    }
-    const rows = check(r.data, parsed.length > lim.maxFieldChars, parsed.indexOf('\r') !== -1)
+    if (partial.length > lim.maxRecordChars) throw checker.recordTooLong()
+    const rows = checker.check(r.data, parsed.length > lim.maxFieldChars, parsed.indexOf('\r') !== -1)
     for (const row of rows) pending.push(row)
     if (!isPlain(parsed)) dirtyUpTo = pending.length
     return true
@@ -285,9 +330,9 @@ export async function openCsv(source: AsyncIterable<Uint8Array | string>, limits
     for (let i = t.indexOf('\r'); i !== -1; i = t.indexOf('\r', i + 1)) if (t.charCodeAt(i + 1) !== 10) return false
     return true
   }
-  while (!header && !done) await pump()
-  if (!header) throw new CsvError('empty', 'The file is empty')
-  const hdr: string[] = header
+  while (!checker.header && !done) await pump()
+  if (!checker.header) throw new CsvError('empty', 'The file is empty')
+  const hdr: string[] = checker.header
 
   async function* batches(): AsyncGenerator<CsvBatch> {
     let nextRow = 1
@@ -301,10 +346,12 @@ export async function openCsv(source: AsyncIterable<Uint8Array | string>, limits
       yield { rows, firstRow: nextRow, plain }
       nextRow += rows.length
     }
-    if (nextRow === 1) throw new CsvError('no_rows', 'The file has a header but no data rows')
+    if (nextRow === 1) throw noRows()
   }
   return { header: hdr, delimiter, newline, batches: batches() }
 }
+
+export const noRows = () => new CsvError('no_rows', 'The file has a header but no data rows')
 
 /** Async-iterates a web ReadableStream, a Node stream or a Buffer. */
 export async function* bytesOf(body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array> | Buffer): AsyncGenerator<Uint8Array> {

@@ -26,22 +26,36 @@ export type EncodeStoredResult = { ok: true; file: EncodedFile } | { ok: false; 
 /** A chunk as posted: its KiB, which the receiver adds to flow[0] once loaded. */
 export type PostedChunk = EncodedChunk & { kib: number }
 
-export async function encodeStoredFile(input: EncodeStoredInput, ctx: { progress(value: unknown): void }): Promise<EncodeStoredResult> {
+export async function encodeStoredFile(input: EncodeStoredInput, ctx: { progress(value: unknown, transfer?: ArrayBuffer[]): void }): Promise<EncodeStoredResult> {
   const flow = new Int32Array(input.flow)
   let sentKiB = 0
   async function* bytes(): AsyncGenerator<Uint8Array> {
-    yield* (await getFileStore().get(input.key)) as unknown as AsyncIterable<Uint8Array>
+    yield* await getFileStore().read(input.key)
   }
   try {
     const it = encodeCsv(bytes(), input)
+    const t0 = performance.now()
+    const cpu0 = process.cpuUsage()
+    let waited = 0
     for (;;) {
       const n = await it.next()
-      if (n.done) return { ok: true, file: n.value }
+      if (n.done) {
+        // HD_UPLOAD_TIMING=1 (bench/datasets.ts): how long this thread took, how much of it waiting for Postgres.
+        if (process.env.HD_UPLOAD_TIMING) {
+          const cpu = process.cpuUsage(cpu0)
+          console.log(`[upload thread] ${Math.round(performance.now() - t0)} ms, ${Math.round((cpu.user + cpu.system) / 1000)} ms CPU, waited ${Math.round(waited)} ms`)
+        }
+        return { ok: true, file: n.value }
+      }
+      const w0 = performance.now()
       const kib = Math.ceil(n.value.bytes / 1024)
       // Wait while the loaded count lags too far behind (the receiver notifies on every load).
       for (let done = Atomics.load(flow, 0); sentKiB - done > input.aheadKiB; done = Atomics.load(flow, 0)) Atomics.wait(flow, 0, done, 1000)
+      waited += performance.now() - w0
       sentKiB += kib
-      ctx.progress({ ...n.value, kib } satisfies PostedChunk)
+      // Bronze and silver buffers own their memory (ByteOut): moved to the receiving thread, not copied.
+      const moved = [n.value.bronze, n.value.silver].filter((b) => b !== null).map((b) => b.buffer as ArrayBuffer)
+      ctx.progress({ ...n.value, kib } satisfies PostedChunk, moved)
     }
   } catch (e) {
     if (e instanceof CsvError) return { ok: false, rule: e.rule, message: e.message, details: e.details }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { ColumnSpec } from '#app/features/templates/template-schema.ts'
+import { encodeCsv, type ChunkLayout } from './file-encoder.ts'
 import { copyField, planFile, RowProcessor, TypeInferer } from './row-validation.ts'
 
 const cols: ColumnSpec[] = [
@@ -29,41 +30,108 @@ describe('planFile', () => {
   })
 })
 
+/** Decodes binary COPY rows (no header/trailer) by the silver column types: an independent reading of the format. */
+export function decodeSilver(buf: Buffer, types: string[]): unknown[][] {
+  const rows: unknown[][] = []
+  let p = 0
+  while (p < buf.length) {
+    const n = buf.readInt16BE(p)
+    p += 2
+    const row: unknown[] = []
+    for (let i = 0; i < n; i++) {
+      const len = buf.readInt32BE(p)
+      p += 4
+      if (len < 0) {
+        row.push(null)
+        continue
+      }
+      const v = buf.subarray(p, p + len)
+      p += len
+      switch (types[i]) {
+        case 'Integer':
+          row.push(Number(v.readBigInt64BE(0)))
+          break
+        case 'Float':
+          row.push(v.readDoubleBE(0))
+          break
+        case 'Boolean':
+          row.push(v[0] === 1)
+          break
+        case 'Date':
+          row.push(new Date(Date.UTC(2000, 0, 1) + v.readInt32BE(0) * 86_400_000).toISOString().slice(0, 10))
+          break
+        case 'DateTime':
+          row.push(new Date(Date.UTC(2000, 0, 1) + Number(v.readBigInt64BE(0) / 1000n)).toISOString())
+          break
+        default:
+          row.push(v.toString('utf8'))
+      }
+    }
+    rows.push(row)
+  }
+  return rows
+}
+
+/** Runs the file encoder over `text`; returns bronze CSV text, decoded silver rows, error lines and counts. */
+async function encode(text: string, columns: ColumnSpec[] = cols, fileId = 7) {
+  async function* src() {
+    yield Buffer.from(text)
+  }
+  const it = encodeCsv(src(), { columns, fileId, tenantId: 'T', flushBytes: 1 << 20 })
+  const parts = { bronze: [] as Buffer[], silver: [] as Buffer[], errors: [] as Buffer[] }
+  let layout: ChunkLayout | undefined
+  for (;;) {
+    const n = await it.next()
+    if (n.done) {
+      const proc = new RowProcessor(planFile(n.value.header, columns), fileId)
+      proc.restore(n.value.counts)
+      return {
+        layout,
+        bronze: Buffer.concat(parts.bronze).toString(),
+        silver: decodeSilver(Buffer.concat(parts.silver), ['Integer', 'Integer', ...columns.map((c) => c.data_type)]),
+        errors: Buffer.concat(parts.errors).toString(),
+        proc,
+      }
+    }
+    layout ??= n.value.layout
+    for (const k of ['bronze', 'silver', 'errors'] as const) if (n.value[k]) parts[k].push(Buffer.from(n.value[k]!))
+  }
+}
+
 describe('RowProcessor', () => {
-  it('types valid rows, applies defaults, reports each broken cell', () => {
-    const p = new RowProcessor(planFile(['id', 'usage', 'active'], cols), 7, { tenantId: 'T' })
-    const out = p.processBatch(
-      [
-        ['1', '2.5', 'yes'],
-        ['x', '', 'no'],
-        ['3', 'abc', 'maybe'],
-        ['4', '', ''],
-      ],
-      1,
-    )
-    expect(out.silver).toBe('7\t1\t1\t2.5\ttrue\n7\t4\t4\t0.0\t\\N\n')
-    expect(out.bronze.split('\n')[1]).toBe('7\t2\tf\tx\t\tno')
+  it('types valid rows, applies defaults, reports each broken cell', async () => {
+    const out = await encode('id,usage,active\n1,2.5,yes\nx,,no\n3,abc,maybe\n4,,\n')
+    expect(out.silver).toEqual([
+      [7, 1, 1, 2.5, true],
+      [7, 4, 4, 0, null],
+    ])
+    expect(out.bronze.split('\n')[1]).toBe('7,2,f,x,,no')
     expect(out.errors.trim().split('\n').map((l) => l.split('\t').slice(2, 6))).toEqual([
       ['2', 'id', 'x', 'invalid_integer'],
       ['3', 'usage', 'abc', 'invalid_float'],
       ['3', 'active', 'maybe', 'invalid_boolean'],
     ])
+    const p = out.proc
     expect([p.total, p.valid, p.errorCount]).toEqual([4, 2, 3])
     expect(p.summary()).toMatchObject({ invalid_rows: 2, error_count: 3, by_rule: { invalid_integer: 1, invalid_float: 1, invalid_boolean: 1 } })
   })
-  it('writes the same COPY text for a plain batch (fast path) as for any batch', () => {
-    const rows = [['4', '1.5', 'yes'], ['x', '', 'no'], [' ', ' ', ' ']]
-    const a = new RowProcessor(planFile(['id', 'usage', 'active'], cols), 7, { tenantId: 'T' }).processBatch(rows, 1, false)
-    const b = new RowProcessor(planFile(['id', 'usage', 'active'], cols), 7, { tenantId: 'T' }).processBatch(rows, 1, true)
-    expect(b).toEqual(a)
-    const c = new RowProcessor(planFile(['active', 'id'], cols), 7, { tenantId: 'T' }).processBatch([['t', '1']], 1, true)
-    expect(c.bronze).toBe('7\t1\tt\t1\t\\N\tt\n')
-    expect(c.silver).toBe('7\t1\t1\t0.0\ttrue\n')
+  it('keeps bronze in the file order of its columns; a missing column is left out (NULL), its default goes to silver', async () => {
+    const out = await encode('active,id\nt,1\n')
+    expect(out.layout).toMatchObject({ names: ['active', 'id'], verbatim: true, delimiter: ',' })
+    expect(out.bronze).toBe('7,1,t,t,1\n')
+    expect(out.silver).toEqual([[7, 1, 1, 0, true]])
   })
-  it('has a null report for a clean file', () => {
-    const p = new RowProcessor(planFile(['id', 'usage', 'active'], cols), 1)
-    p.processBatch([['1', '1', 'true']], 1)
-    expect(p.summary()).toBeNull()
+  it('loads only the template columns of a file with extra ones, quoting bronze fields that need it', async () => {
+    const text = 'id;note;active;usage\n1;"a;b ""q""";t;1.5\n2;plain;f;\n'
+    const out = await encode(text)
+    expect(out.layout).toMatchObject({ names: ['id', 'usage', 'active'], verbatim: false, delimiter: ';' })
+    expect(out.bronze).toBe('7;1;t;1;1.5;t\n7;2;t;2;;f\n')
+    const strings = await encode('id,s\n1,"x,y"\n2,"line\nbreak"\n3,"say ""hi"""\n', [cols[0], { column_name: 's', data_type: 'String', default_value: null }])
+    expect(strings.bronze).toBe('7,1,t,1,"x,y"\n7,2,t,2,"line\nbreak"\n7,3,t,3,"say ""hi"""\n')
+    expect(strings.silver.map((r) => r[3])).toEqual(['x,y', 'line\nbreak', 'say "hi"'])
+  })
+  it('has a null report for a clean file', async () => {
+    expect((await encode('id,usage,active\n1,1,true\n')).proc.summary()).toBeNull()
   })
   it('escapes COPY text', () => {
     expect(copyField('a\tb\\c\nd')).toBe('a\\tb\\\\c\\nd')

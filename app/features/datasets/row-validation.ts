@@ -1,9 +1,11 @@
-import { cellParser, isInvalid, parseCell, type DataType, type Invalid } from '#app/features/templates/column-types.ts'
+import { isInvalid, parseCell, type DataType, type Invalid } from '#app/features/templates/column-types.ts'
 import type { ColumnSpec } from '#app/features/templates/template-schema.ts'
+import type { RecordBatch } from './csv-records.ts'
+import { cellEncoder, defaultField, type ByteOut } from './silver-binary.ts'
 
 /**
- * Checks a file's header and rows against a dataset's columns and turns them into COPY text for the
- * bronze (raw text) and silver (typed, valid rows only) tables plus the per-row error report.
+ * Checks a file's header and rows against a dataset's columns and turns them into COPY data for the
+ * bronze (raw text, CSV) and silver (typed, valid rows only, binary) tables plus the per-row error report.
  *
  * Row numbers: 0 is the header; 1 is the first data record after it (blank lines are not counted).
  * A row is valid when every column gets a value of its type: the cell, else the column's default, else
@@ -99,36 +101,93 @@ export interface RowError {
 
 export const MAX_REPORTED_VALUE = 200
 
-interface Compiled {
-  parsers: ((raw: string) => string | Invalid)[]
-  /** False for String columns (kept as they are, escaped for COPY); true for the parsed types. */
-  typed: boolean[]
-  /** Each column's default as a COPY field (\\N when none). */
-  defaults: string[]
-  /** The file's columns are the dataset's columns, in the same order. */
-  identity: boolean
-  /** One row's silver fields, reused. */
-  vals: string[]
+/**
+ * Which file columns bronze keeps, in COPY order. A file without extra columns keeps all of them in the file's
+ * order (its records can be copied as they are); otherwise the dataset's columns the file has, in template order.
+ */
+export interface BronzeLayout {
+  /** File column indexes, in COPY order. */
+  fileColumns: number[]
+  /** The dataset column each one is loaded into. */
+  names: string[]
+  /** Records may be copied byte for byte. */
+  verbatim: boolean
 }
 
-function compile(plan: FilePlan): Compiled {
+export function bronzeLayout(plan: FilePlan): BronzeLayout {
   const { columns, source, header } = plan
+  const byFile = header.map((_, j) => source.indexOf(j))
+  if (byFile.every((k) => k >= 0)) return { fileColumns: header.map((_, j) => j), names: byFile.map((k) => columns[k].column_name), verbatim: true }
+  const ks = columns.map((_, k) => k).filter((k) => source[k] >= 0)
+  return { fileColumns: ks.map((k) => source[k]), names: ks.map((k) => columns[k].column_name), verbatim: false }
+}
+
+interface Compiled {
+  encoders: ReturnType<typeof cellEncoder>[]
+  /** False for String columns (kept as they are); true for the parsed types. */
+  typed: boolean[]
+  /** Each column's default as a binary COPY field (NULL when none). */
+  defaults: Buffer[]
+  /** Upper bound of a silver row's bytes besides its String cells' bytes. */
+  silverFixed: number
+  bronze: BronzeLayout
+  /** `<file id><delimiter>`, which starts every bronze line. */
+  bronzePrefix: Buffer
+  /** The file id as a binary int8 field. */
+  fileIdField: Buffer
+  delim: number
+}
+
+function compile(plan: FilePlan, fileId: number, delimiter: string): Compiled {
+  const { columns } = plan
+  const defaults = columns.map((c) => defaultField(c.data_type, c.default_value))
+  const fileIdField = Buffer.alloc(12)
+  fileIdField.writeInt32BE(8, 0)
+  fileIdField.writeBigInt64BE(BigInt(fileId), 4)
   return {
-    parsers: columns.map((c) => cellParser(c.data_type)),
+    encoders: columns.map((c) => cellEncoder(c.data_type)),
     typed: columns.map((c) => c.data_type !== 'String'),
-    defaults: columns.map((c) => (c.default_value === null ? '\\N' : copyField(parseCell(c.data_type, c.default_value) as string))),
-    identity: header.length === columns.length && source.every((s, k) => s === k),
-    vals: columns.map(() => '\\N'),
+    defaults,
+    silverFixed: 2 + 24 + defaults.reduce((n, d) => n + Math.max(12, d.length), 0),
+    bronze: bronzeLayout(plan),
+    bronzePrefix: Buffer.from(`${fileId}${delimiter}`),
+    fileIdField,
+    delim: delimiter.charCodeAt(0),
   }
 }
 
-/** emptyCell for a non-String cell that is not '' (whitespace-only counts as empty). */
-const isBlankTyped = (raw: string) => {
-  const c = raw.charCodeAt(0)
-  return (c === 32 || c === 9) && raw.trim() === ''
+/** A typed cell that is only whitespace counts as empty (String.prototype.trim's whitespace). */
+function isBlankTyped(b: Buffer, s: number, e: number): boolean {
+  const c = b[s]
+  if (c !== 32 && c !== 9) return false
+  for (let i = s; i < e; i++) {
+    const x = b[i]
+    if (x === 32 || (x >= 9 && x <= 13)) continue
+    return x >= 0x80 && b.toString('utf8', s, e).trim() === ''
+  }
+  return true
 }
 
-/** Processes rows into COPY text; keeps counts. One instance per file. */
+/** A bronze field as CSV: quoted (quotes doubled) when it holds the delimiter, a quote, CR or LF. */
+function csvField(out: ByteOut, b: Buffer, s: number, e: number, delim: number) {
+  let plain = true
+  for (let i = s; i < e; i++) {
+    const c = b[i]
+    if (c === delim || c === 34 || c === 10 || c === 13) {
+      plain = false
+      break
+    }
+  }
+  if (plain) return out.bytes(b, s, e)
+  out.byte(34)
+  for (let i = s; i < e; i++) {
+    if (b[i] === 34) out.byte(34)
+    out.byte(b[i])
+  }
+  out.byte(34)
+}
+
+/** Processes records into COPY data; keeps counts. One instance per file. */
 export class RowProcessor {
   total = 0
   valid = 0
@@ -141,7 +200,7 @@ export class RowProcessor {
   constructor(
     readonly plan: FilePlan,
     readonly fileId: number,
-    readonly opts: { tenantId?: string; sampleSize?: number; maxStoredErrors?: number } = {},
+    readonly opts: { tenantId?: string; sampleSize?: number; maxStoredErrors?: number; delimiter?: string } = {},
   ) {
     this.errorPrefix = `${opts.tenantId ?? ''}\t${fileId}`
   }
@@ -151,71 +210,80 @@ export class RowProcessor {
 
   private storedErrors = 0
 
+  /** Which columns bronze lines hold (the COPY column list follows it). */
+  get bronze(): BronzeLayout {
+    return this.compiled().bronze
+  }
+
   /**
-   * Appends the COPY lines of a batch to the three outputs. Bronze: file id, row, valid, then the raw
-   * cells. Silver: file id, row, then typed values (valid rows only). Errors: tenant id, file id, row, column,
-   * value, rule, message.
+   * Appends a batch of records. Bronze (CSV, the file's delimiter): file id, row, valid, then the raw cells as
+   * `bronze` lays them out. Silver (binary COPY): file id, row, then the typed values, valid rows only. Returns
+   * the error-report lines (COPY text: tenant id, file id, row, column, value, rule, message).
    */
-  processBatch(rows: string[][], firstRow: number, plain = false): { bronze: string; silver: string; errors: string } {
+  processRecords(b: RecordBatch, bronze: ByteOut, silver: ByteOut): string {
     const { columns, source, fatal } = this.plan
     const n = columns.length
-    const c = (this.compiled ??= compile(this.plan))
-    const { parsers, typed, defaults } = c
-    const vals = c.vals
-    // A plain batch whose file columns are exactly the dataset's, in order: the bronze cells are the row joined.
-    const joinRaw = plain && c.identity
-    let bronze = ''
-    let silver = ''
+    const c = this.compiled()
+    const { encoders, typed, defaults, delim, bronzePrefix, fileIdField } = c
+    const verbatim = b.verbatim && c.bronze.verbatim
+    const fileColumns = c.bronze.fileColumns
+    const { buf, fs, fe, rs, re, cols } = b
     let errors = ''
-    const prefix = `${this.fileId}\t`
-    for (let r = 0; r < rows.length; r++) {
-      const row = rows[r]
-      const rowNo = firstRow + r
+    for (let r = 0; r < b.n; r++) {
+      const rowNo = b.firstRow + r
+      const base = r * cols
+      const span = re[r] - rs[r]
+      silver.ensure(c.silverFixed + span)
+      const rowStart = silver.pos
+      silver.i16(n + 2)
+      silver.bytes(fileIdField, 0, 12)
+      silver.i32(8)
+      silver.i64(rowNo)
       let ok = !fatal
       for (let k = 0; k < n; k++) {
         const idx = source[k]
         if (idx < 0) {
-          vals[k] = defaults[k]
+          silver.bytes(defaults[k], 0, defaults[k].length)
           continue
         }
-        const raw = row[idx]
-        if (raw.length === 0 || (typed[k] && isBlankTyped(raw))) {
-          vals[k] = defaults[k]
-        } else if (!typed[k]) {
-          vals[k] = plain || !ESC.test(raw) ? raw : raw.replace(ESC_ALL, escChar)
-        } else {
-          const p = parsers[k](raw)
-          if (typeof p === 'string') vals[k] = p
-          else {
-            ok = false
-            errors += this.recordError(rowNo, columns[k], raw, p)
-          }
+        const s = fs[base + idx]
+        const e = fe[base + idx]
+        if (s === e || (typed[k] && isBlankTyped(buf, s, e))) {
+          silver.bytes(defaults[k], 0, defaults[k].length)
+          continue
+        }
+        const bad = encoders[k](buf, s, e, silver)
+        if (bad) {
+          ok = false
+          errors += this.recordError(rowNo, columns[k], buf.toString('utf8', s, e), bad)
         }
       }
-      let rawLine: string
-      if (joinRaw) rawLine = n ? '\t' + row.join('\t') : ''
-      else {
-        rawLine = ''
-        for (let k = 0; k < n; k++) {
-          const idx = source[k]
-          if (idx < 0) rawLine += '\t\\N'
-          else {
-            const raw = row[idx]
-            rawLine += plain || !ESC.test(raw) ? '\t' + raw : '\t' + raw.replace(ESC_ALL, escChar)
-          }
+      if (!ok) silver.pos = rowStart
+      bronze.ensure(48 + 2 * span + 3 * cols)
+      bronze.bytes(bronzePrefix, 0, bronzePrefix.length)
+      bronze.decimal(rowNo)
+      bronze.byte(delim)
+      bronze.byte(ok ? 116 : 102)
+      if (verbatim) {
+        if (cols) bronze.byte(delim)
+        bronze.bytes(buf, rs[r], re[r])
+      } else {
+        for (let j = 0; j < fileColumns.length; j++) {
+          bronze.byte(delim)
+          csvField(bronze, buf, fs[base + fileColumns[j]], fe[base + fileColumns[j]], delim)
         }
       }
+      bronze.byte(10)
       this.total++
-      bronze += prefix + rowNo + (ok ? '\tt' : '\tf') + rawLine + '\n'
-      if (ok) {
-        this.valid++
-        silver += n ? prefix + rowNo + '\t' + vals.join('\t') + '\n' : prefix + rowNo + '\n'
-      }
+      if (ok) this.valid++
     }
-    return { bronze, silver, errors }
+    return errors
   }
 
-  private compiled?: Compiled
+  private compiledPlan?: Compiled
+  private compiled(): Compiled {
+    return (this.compiledPlan ??= compile(this.plan, this.fileId, this.opts.delimiter ?? ','))
+  }
 
   private recordError(rowNo: number, col: ColumnSpec, raw: string, p: Invalid): string {
     this.errorCount++

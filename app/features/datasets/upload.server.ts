@@ -16,6 +16,7 @@ import { getThreadPool, runInThread } from '#app/jobs/thread-pool.server.ts'
 import type { EncodeStoredInput, EncodeStoredResult, PostedChunk } from './encode.thread.ts'
 import { encodeCsv, type EncodedFile } from './file-encoder.ts'
 import { openSink, type CopySink } from './copy-sink.server.ts'
+import { openSideLoad, type SideLoad } from './side-load.server.ts'
 import { ident, withLoadTx, type LoadTx } from './load-tx.server.ts'
 import { ICEBERG_NAME_RE, normalizeUsage, physicalTable, tableNameFrom, VALIDITY_THRESHOLD } from './model.ts'
 import { planFile, planWithoutTemplate, RowProcessor, TypeInferer, type ErrorReportSummary } from './row-validation.ts'
@@ -139,8 +140,7 @@ function csvFailure(e: unknown, fileName: string): unknown {
 }
 
 async function* storedBytes(key: string): AsyncGenerator<Uint8Array> {
-  const body = await getFileStore().get(key)
-  yield* body as unknown as AsyncIterable<Uint8Array>
+  yield* await getFileStore().read(key)
 }
 
 export interface FileOut {
@@ -169,6 +169,8 @@ interface DatasetTarget {
   columns: ColumnSpec[]
   bronze: string
   silver: string
+  /** A new dataset's bronze table lives on this second transaction (Postgres), loaded alongside silver. */
+  side?: SideLoad
 }
 
 /** Infers column types over every row of every file (first file's header defines the columns). */
@@ -212,10 +214,16 @@ async function createTables(tx: LoadTx, target: DatasetTarget, displayName: stri
   }
   const bronzeCols = cols.map((c) => `${ident(c.column_name)} text`).join(', ')
   const silverCols = cols.map((c) => `${ident(c.column_name)} ${PG_TYPES[c.data_type as DataType]}`).join(', ')
-  await tx.exec(`
+  const bronzeDdl = `
     create table bronze.${target.bronze} (_hd_file_id bigint not null, _hd_row bigint not null, _hd_valid boolean not null${bronzeCols ? ', ' + bronzeCols : ''});
+    revoke all on bronze.${target.bronze} from public;`
+  await tx.exec(`
     create table silver.${target.silver} (_hd_file_id bigint not null, _hd_row bigint not null${silverCols ? ', ' + silverCols : ''});
-    revoke all on bronze.${target.bronze}, silver.${target.silver} from public;`)
+    revoke all on silver.${target.silver} from public;${target.side ? '' : bronzeDdl}`)
+  if (target.side) {
+    await target.side.tx.exec(bronzeDdl)
+    await target.side.stage('bronze', target.bronze)
+  }
   await tx.query(
     `insert into public.dataset_tables (tenant_id, dataset_id, schema_name, table_name, display_name)
      values ($1, $2, 'bronze', $3, $5), ($1, $2, 'silver', $4, $5)`,
@@ -276,13 +284,14 @@ async function loadFile(tx: LoadTx, target: DatasetTarget, file: ReceivedFile, l
   const sink = await openSink(
     tx,
     {
-      bronze: { table: `bronze.${target.bronze}`, columns: ['_hd_file_id', '_hd_row', '_hd_valid', ...colNames] },
+      bronze: { table: `bronze.${target.bronze}`, columns: ['_hd_file_id', '_hd_row', '_hd_valid'] },
       silver: { table: `silver.${target.silver}`, columns: ['_hd_file_id', '_hd_row', ...colNames] },
       errors: { table: 'public.dataset_file_errors', columns: ['tenant_id', 'file_id', 'row_number', 'column_name', 'value', 'rule', 'message'] },
     },
     MAX_AHEAD_BYTES,
+    target.side?.tx,
   )
-  const input = { key: file.key, columns: target.columns, fileId, tenantId: target.tenantId, limits, flushBytes: tx.copyStream ? STREAM_CHUNK_BYTES : COPY_CHUNK_BYTES }
+  const input = { key: file.key, columns: target.columns, fileId, tenantId: target.tenantId, limits, flushBytes: tx.streamCopy ? STREAM_CHUNK_BYTES : COPY_CHUNK_BYTES }
   try {
     if (file.size >= threadMinBytes() && poolIsFree()) {
       encoded = await encodeOnThread(input, sink)
@@ -308,7 +317,7 @@ async function loadFile(tx: LoadTx, target: DatasetTarget, file: ReceivedFile, l
     throw csvFailure(cause, file.fileName)
   }
   const { header, delimiter } = encoded
-  const proc = new RowProcessor(planFile(header, target.columns), fileId, { tenantId: target.tenantId })
+  const proc = new RowProcessor(planFile(header, target.columns), fileId, { tenantId: target.tenantId, delimiter })
   proc.restore(encoded.counts)
   const summary = proc.summary()
   const report = summary ? { ...summary, download: `/api/v1/files/error_report?file_id=${fileId}` } : null
@@ -344,6 +353,25 @@ async function loadTemplate(tx: LoadTx, templateId: number): Promise<ColumnSpec[
   return rows[0].template_schema
 }
 
+/**
+ * Uploads that load bronze on a second connection at once: each holds two pool connections, so they are few (the
+ * rest load bronze after silver on one connection, as files/add always does).
+ */
+const MAX_SIDE_LOADS = 2
+let sideLoads = 0
+async function sideLoad(db: Db): Promise<SideLoad | null> {
+  if (db.engine !== 'postgres' || sideLoads >= MAX_SIDE_LOADS || process.env.HD_UPLOAD_SIDE_LOAD === 'off') return null
+  sideLoads++
+  try {
+    const side = await openSideLoad(db)
+    if (!side) sideLoads--
+    return side
+  } catch (e) {
+    sideLoads--
+    throw e
+  }
+}
+
 let T0 = 0
 // HD_UPLOAD_TIMING=1 prints the phases of each upload (used by bench/datasets.ts).
 const timing = (phase: string, t0: number) => {
@@ -377,12 +405,20 @@ export async function uploadDataset(
     }
     const inferred = p.template_id === undefined ? await inferColumns(files, limits) : undefined
 
-    return await withLoadTx(db, caller.claims, async (tx) => {
-      const columns = inferred ?? (await loadTemplate(tx, p.template_id!))
-      const result = await createDataset(tx, caller.tenantId, { ...p, usage }, columns, inferred !== undefined, files, limits)
-      timing('loaded', t0)
-      return result
-    }).finally(() => timing('committed', t0))
+    const side = await sideLoad(db)
+    try {
+      return await withLoadTx(db, caller.claims, async (tx) => {
+        const columns = inferred ?? (await loadTemplate(tx, p.template_id!))
+        const result = await createDataset(tx, caller.tenantId, { ...p, usage }, columns, inferred !== undefined, files, limits, side ?? undefined)
+        timing('loaded', t0)
+        return result
+      }).finally(() => timing('committed', t0))
+    } catch (e) {
+      await side?.discard()
+      throw e
+    } finally {
+      if (side) sideLoads--
+    }
   } catch (e) {
     await deleteStored(files)
     throw e
@@ -398,6 +434,7 @@ export async function createDataset(
   inferred: boolean,
   files: ReceivedFile[],
   limits?: Partial<CsvLimits>,
+  side?: SideLoad,
 ): Promise<UploadResult> {
   const { rows: clash } = await tx.query<{ dataset_name: string; iceberg_table_name: string }>(
     `select dataset_name, iceberg_table_name from public.datasets where tenant_id = $3 and (dataset_name = $1 or iceberg_table_name = $2)`,
@@ -421,11 +458,17 @@ export async function createDataset(
     columns,
     bronze: physicalTable(tenantId, tableName),
     silver: physicalTable(tenantId, tableName),
+    side,
   }
   await createTables(tx, target, tableName)
   const out: FileOut[] = []
   for (const f of files) out.push(await loadFile(tx, target, f, limits))
   await refreshDatasetTotals(tx, target.id)
+  if (side) {
+    await tx.asServer()
+    await side.commitBefore(tx)
+    await tx.asCaller()
+  }
   return {
     dataset_id: target.id,
     dataset_name: p.dataset_name,

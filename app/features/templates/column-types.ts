@@ -72,6 +72,8 @@ export function parseCell(type: DataType, raw: string): string | Invalid {
       if (!FLOAT_RE.test(v)) return { rule: 'invalid_float', message: 'is not a number' }
       const n = Number(v)
       if (!Number.isFinite(n)) return { rule: 'float_out_of_range', message: 'is too large for a double-precision number' }
+      // Postgres refuses a non-zero value that rounds to zero (underflow), as 1e-400 does.
+      if (n === 0 && /[1-9]/.test(v.split(/[eE]/)[0])) return { rule: 'float_out_of_range', message: 'is too small for a double-precision number (it underflows to 0)' }
       return v
     }
     case 'Boolean': {
@@ -91,6 +93,10 @@ export function parseCell(type: DataType, raw: string): string | Invalid {
         return { rule: 'invalid_datetime', message: 'is not a date-time (ISO 8601, e.g. 2025-08-09T16:23:00Z)' }
       }
       const zone = m[8] ? (m[8].toUpperCase() === 'Z' ? '+00' : m[8]) : '+00'
+      // Postgres takes offsets up to ±15:59.
+      if (+zone.slice(1, 3) > 15 || (zone.length > 3 && +zone.slice(-2) > 59)) {
+        return { rule: 'invalid_datetime', message: 'has a time-zone offset outside ±15:59' }
+      }
       return `${m[1]}-${m[2]}-${m[3]} ${m[4]}:${m[5]}:${m[6] ?? '00'}${m[7] ?? ''}${zone}`
     }
   }
@@ -99,100 +105,4 @@ export function parseCell(type: DataType, raw: string): string | Invalid {
 /** True when a cell counts as empty for a type (strings keep whitespace; other types ignore it). */
 export function isEmptyCell(type: DataType, raw: string): boolean {
   return raw === '' || (type !== 'String' && raw.trim() === '')
-}
-
-const isDigit = (c: number) => c >= 48 && c <= 57
-const isSpace = (c: number) => c === 32 || c === 9
-
-function digitsAt(s: string, from: number, to: number): number {
-  let n = 0
-  for (let i = from; i < to; i++) {
-    const c = s.charCodeAt(i)
-    if (!isDigit(c)) return -1
-    n = n * 10 + (c - 48)
-  }
-  return n
-}
-
-/**
- * The same check as parseCell for one type, with fast paths for the common spellings (ingest runs it on
- * every cell). Anything off the fast path goes through parseCell, so the result is always identical.
- */
-export function cellParser(type: DataType): (raw: string) => string | Invalid {
-  switch (type) {
-    case 'String':
-      return (raw) => raw
-    case 'Integer':
-      return (raw) => {
-        const len = raw.length
-        if (len > 0 && len <= 18) {
-          let i = raw.charCodeAt(0) === 45 || raw.charCodeAt(0) === 43 ? 1 : 0
-          if (i < len) {
-            for (; i < len; i++) if (!isDigit(raw.charCodeAt(i))) break
-            if (i === len) return raw
-          }
-        }
-        return parseCell('Integer', raw)
-      }
-    case 'Float':
-      return (raw) => {
-        const len = raw.length
-        if (len > 0 && len <= 24) {
-          let i = raw.charCodeAt(0) === 45 || raw.charCodeAt(0) === 43 ? 1 : 0
-          let digits = 0
-          let dot = false
-          for (; i < len; i++) {
-            const c = raw.charCodeAt(i)
-            if (isDigit(c)) digits++
-            else if (c === 46 && !dot) dot = true
-            else break
-          }
-          if (i === len && digits > 0) return raw
-        }
-        return parseCell('Float', raw)
-      }
-    case 'Boolean':
-      return (raw) => {
-        switch (raw) {
-          case 'true': case 'TRUE': case 'True': case 't': case '1': case 'yes': case 'Yes': case 'y':
-            return 'true'
-          case 'false': case 'FALSE': case 'False': case 'f': case '0': case 'no': case 'No': case 'n':
-            return 'false'
-        }
-        return parseCell('Boolean', raw)
-      }
-    case 'Date':
-      return (raw) => {
-        if (raw.length === 10 && raw.charCodeAt(4) === 45 && raw.charCodeAt(7) === 45) {
-          const y = digitsAt(raw, 0, 4)
-          const m = digitsAt(raw, 5, 7)
-          const d = digitsAt(raw, 8, 10)
-          if (y >= 0 && m >= 0 && d >= 0 && validDate(y, m, d)) return raw
-        }
-        return parseCell('Date', raw)
-      }
-    case 'DateTime':
-      return (raw) => {
-        // 2025-08-09T16:23:00Z exactly.
-        if (raw.length === 20 && raw.charCodeAt(19) === 90 && raw.charCodeAt(10) === 84 && raw.charCodeAt(4) === 45 && raw.charCodeAt(7) === 45 && raw.charCodeAt(13) === 58 && raw.charCodeAt(16) === 58) {
-          const y = digitsAt(raw, 0, 4)
-          const mo = digitsAt(raw, 5, 7)
-          const d = digitsAt(raw, 8, 10)
-          const h = digitsAt(raw, 11, 13)
-          const mi = digitsAt(raw, 14, 16)
-          const s = digitsAt(raw, 17, 19)
-          if (y >= 0 && mo >= 0 && d >= 0 && h >= 0 && h <= 23 && mi >= 0 && mi <= 59 && s >= 0 && s <= 59 && validDate(y, mo, d)) {
-            return `${raw.slice(0, 10)} ${raw.slice(11, 19)}+00`
-          }
-        }
-        return parseCell('DateTime', raw)
-      }
-  }
-}
-
-/** isEmptyCell without allocating for the common case. */
-export function emptyCell(type: DataType, raw: string): boolean {
-  if (raw.length === 0) return true
-  if (type === 'String') return false
-  return isSpace(raw.charCodeAt(0)) && raw.trim() === ''
 }
