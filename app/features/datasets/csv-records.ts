@@ -69,6 +69,27 @@ function isBlankBytes(buf: Buffer, s: number, e: number): boolean {
 }
 
 /** `readBytes`: how much is read before each split (tests make it small to cut records everywhere). */
+/**
+ * The delimiters of one record, buf[from, to): field k < cols ends at fe[base + k] (its start in fs), except the last
+ * field, whose end the caller sets. Returns the number of delimiters. (A function of its own: its locals stay in
+ * registers; this loop sees every byte of the file.)
+ */
+function splitFields(buf: Buffer, from: number, to: number, delim: number, fs: Int32Array, fe: Int32Array, base: number, cols: number): number {
+  let f = 0
+  let start = from
+  for (let i = from; i < to; i++) {
+    if (buf[i] === delim) {
+      if (f < cols) {
+        fs[base + f] = start
+        fe[base + f] = i
+      }
+      f++
+      start = i + 1
+    }
+  }
+  return f
+}
+
 /** One past the last `sep` in data[0, end) with an even number of quotes before it (0 when none). */
 function cutOutsideQuotes(data: Buffer, end: number, sep: number): number {
   let cut = 0
@@ -146,34 +167,23 @@ export async function openCsvRecords(source: AsyncIterable<Uint8Array>, limits: 
     let n = 0
     let verbatim = true
     let pos = 0
+    // The next CR (LF files) or LF (CR files) at or after a record's start: inside a record it is data, and the
+    // record can no longer be copied as it is.
+    let nextOther = buf.indexOf(other)
     while (pos < end) {
       const start = pos
       const base = n * cols
-      let f = 0
-      let fstart = pos
-      let stray = 0
-      let stop = end
-      for (; pos < end; pos++) {
-        const c = buf[pos]
-        if (c === delim) {
-          if (f < cols) {
-            fs[base + f] = fstart
-            fe[base + f] = pos
-          }
-          f++
-          fstart = pos + 1
-        } else if (c === sep) {
-          stop = pos
-          pos++
-          break
-        } else if (c === other) stray++
-      }
+      // The record's end by memchr, then only delimiters to look for in between.
+      let stop = buf.indexOf(sep, pos)
+      if (stop === -1 || stop >= end) stop = end
+      const f = splitFields(buf, pos, stop, delim, fs, fe, base, cols)
+      const fstart = f === 0 ? pos : fe[base + Math.min(f, cols) - 1] + 1
+      pos = stop < end ? stop + 1 : end
       let last = stop
       // An LF record may end in CR (CRLF files): the CR is not data.
-      if (sep === 10 && last > fstart && buf[last - 1] === 13) {
-        last--
-        stray--
-      }
+      if (sep === 10 && last > fstart && buf[last - 1] === 13) last--
+      if (nextOther !== -1 && nextOther < start) nextOther = buf.indexOf(other, start)
+      const stray = nextOther !== -1 && nextOther < last
       if (f === 0 && isBlankBytes(buf, start, last)) continue
       if (f < cols) {
         fs[base + f] = fstart

@@ -125,6 +125,20 @@ function timestamp(out: ByteOut, secs: number, usec: number) {
 
 const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22]
 
+/** Two ASCII digits at i, or -1. */
+function d2(b: Buffer, i: number): number {
+  const x = b[i] - 48
+  const y = b[i + 1] - 48
+  return x >= 0 && x <= 9 && y >= 0 && y <= 9 ? x * 10 + y : -1
+}
+
+/** Four ASCII digits at i, or -1. */
+function d4(b: Buffer, i: number): number {
+  const hi = d2(b, i)
+  const lo = d2(b, i + 2)
+  return hi >= 0 && lo >= 0 ? hi * 100 + lo : -1
+}
+
 /** Reads `len` ASCII digits at i, or -1. */
 function digits(b: Buffer, i: number, len: number): number {
   let v = 0
@@ -192,9 +206,9 @@ const FAST: Record<DataType, Fast> = {
   },
   Date(b, s, e, out) {
     if (e - s !== 10 || b[s + 4] !== 45 || b[s + 7] !== 45) return false
-    const y = digits(b, s, 4)
-    const m = digits(b, s + 5, 2)
-    const d = digits(b, s + 8, 2)
+    const y = d4(b, s)
+    const m = d2(b, s + 5)
+    const d = d2(b, s + 8)
     if (y < 0 || m < 0 || d < 0 || !validDate(y, m, d)) return false
     out.i32(4)
     out.i32(daysFromCivil(y, m, d) - PG_EPOCH_DAYS)
@@ -214,12 +228,12 @@ const FAST: Record<DataType, Fast> = {
       if (v < 0) return false
       usec = v * POW10[6 - f]
     }
-    const y = digits(b, s, 4)
-    const mo = digits(b, s + 5, 2)
-    const d = digits(b, s + 8, 2)
-    const h = digits(b, s + 11, 2)
-    const mi = digits(b, s + 14, 2)
-    const sec = digits(b, s + 17, 2)
+    const y = d4(b, s)
+    const mo = d2(b, s + 5)
+    const d = d2(b, s + 8)
+    const h = d2(b, s + 11)
+    const mi = d2(b, s + 14)
+    const sec = d2(b, s + 17)
     if (y < 0 || mo < 0 || d < 0 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59 || !validDate(y, mo, d)) return false
     out.i32(8)
     timestamp(out, (daysFromCivil(y, mo, d) - PG_EPOCH_DAYS) * 86400 + h * 3600 + mi * 60 + sec, usec)
