@@ -26,6 +26,8 @@ export interface Db extends Sql {
   readonly engine: 'pglite' | 'postgres'
   transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T>
   close(): Promise<void>
+  /** Connections in the pool (Postgres); PGlite has one. */
+  readonly poolSize: number
   /** The driver itself, for what the interface does not cover (COPY, pg-boss). */
   readonly raw: PGlite | postgres.Sql
 }
@@ -59,6 +61,7 @@ export async function openPglite(dataDir: string | undefined, opts: { loadDataDi
   return {
     engine: 'pglite',
     raw: pg,
+    poolSize: 1,
     query: base.query,
     exec: base.exec,
     copyFrom: base.copyFrom,
@@ -104,6 +107,7 @@ export function openPostgres(url: string, opts: { max?: number } = {}): Db {
   return {
     engine: 'postgres',
     raw: sql,
+    poolSize: opts.max ?? 10,
     query: base.query,
     exec: base.exec,
     copyFrom: base.copyFrom,

@@ -85,6 +85,22 @@ describe('bronze on a second connection', () => {
     expect(await staged()).toEqual([])
   })
 
+  it('keeps the table when the upload committed, even if it then thinks it failed (a lost commit acknowledgement)', async () => {
+    if (!onPostgres()) return
+    const side = (await openSideLoad(app.db))!
+    await side.tx.exec(`create table bronze.side_probe_kept (x int)`)
+    await side.stage('bronze', 'side_probe_kept')
+    await withLoadTx(app.db, { sub: t.admin.userId, role: 'authenticated', app_metadata: { tenant_id: t.id } }, async (tx) => {
+      await tx.asServer()
+      await side.commitBefore(tx)
+    })
+    await side.discard()
+    expect(await dropStaleStaged(app.db, '0 seconds')).toBe(0)
+    const { rows } = await app.db.query(`select to_regclass('bronze.side_probe_kept') as t`)
+    expect(rows[0].t).toBe('bronze.side_probe_kept')
+    await app.db.exec(`drop table bronze.side_probe_kept`)
+  })
+
   it('maintenance drops tables staged over an hour ago by an upload that died, and keeps recent ones', async () => {
     if (!onPostgres()) return
     await app.db.transaction(async (sql) => {

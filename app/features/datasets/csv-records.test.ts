@@ -77,6 +77,8 @@ function randomFile(r: () => number, wantBytes: number): Buffer {
     if (x < 0.12) return `"${w}\n${w}"`
     if (x < 0.15) return `"say ""${w}"""`
     if (x < 0.17 && nl === '\n') return `${w}\r${w}` // a stray CR inside an LF file is data
+    if (x < 0.19) return `x${w}"${w}` // a quote inside an unquoted field is data (5" screen)
+    if (x < 0.2) return `\uFEFF${w}` // a U+FEFF inside the file is data
     return cols === 1 && w === '' ? 'v' : w
   }
   const quoted = r() < 0.5 // half the files have no quotes at all: the byte path only
@@ -107,6 +109,17 @@ describe('openCsvRecords', () => {
       expect(got, `file ${i}: ${JSON.stringify(buf.toString().slice(0, 120))}`).toEqual(expected)
     }
     expect(verbatim).toBeGreaterThan(1000)
+  })
+
+  it('reads records longer than a read, and stray quotes, across 1 MiB chunks as openCsv does', async () => {
+    const rows: string[] = []
+    for (let i = 0; i < 20_000; i++) rows.push(i === 9000 ? `${i},"${'y'.repeat(150_000)}","${'z'.repeat(150_000)}"` : i === 15_000 ? `${i},5" screen,x` : `${i},v${i},w`)
+    const buf = Buffer.from('a,b,c\n' + rows.join('\n') + '\n')
+    for (const chunk of [1 << 20, 100_000]) {
+      const got = await viaBytes(buf, () => chunk, 256 * 1024)
+      delete got.verbatimChecked
+      expect(got).toEqual(await viaPapaparse(buf))
+    }
   })
 
   it('fails as openCsv fails, with the same rule and details', async () => {

@@ -50,7 +50,8 @@ const binary = () => new CsvError('binary', 'The file is binary, not CSV text (i
 
 function decode(b: Buffer, stream = false): string {
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(b, { stream })
+    // ignoreBOM: a U+FEFF inside the file is data (the file's own BOM is stripped as bytes, in fill).
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(b, { stream })
   } catch {
     throw notUtf8()
   }
@@ -68,7 +69,6 @@ function isBlankBytes(buf: Buffer, s: number, e: number): boolean {
   return !high || buf.toString('utf8', s, e).trim() === ''
 }
 
-/** `readBytes`: how much is read before each split (tests make it small to cut records everywhere). */
 /**
  * The delimiters of one record, buf[from, to): field k < cols ends at fe[base + k] (its start in fs), except the last
  * field, whose end the caller sets. Returns the number of delimiters. (A function of its own: its locals stay in
@@ -90,18 +90,38 @@ function splitFields(buf: Buffer, from: number, to: number, delim: number, fs: I
   return f
 }
 
-/** One past the last `sep` in data[0, end) with an even number of quotes before it (0 when none). */
-function cutOutsideQuotes(data: Buffer, end: number, sep: number): number {
+/**
+ * Record ends outside quotes in data[0, end), read as papaparse reads quotes: a quote opens a quoted field only at
+ * the start of a field, `""` inside one is a quote, and any other quote is data. Returns one past the last record
+ * end (`last`) or the first (`!last`), 0 when there is none.
+ */
+function recordEnd(data: Buffer, end: number, sep: number, delim: number, last: boolean): number {
   let cut = 0
-  let open = false
+  let fieldStart = true
+  let quoted = false
   for (let i = 0; i < end; i++) {
     const c = data[i]
-    if (c === QUOTE) open = !open
-    else if (c === sep && !open) cut = i + 1
+    if (quoted) {
+      if (c === QUOTE) {
+        if (data[i + 1] === QUOTE) i++
+        else quoted = false
+      }
+      continue
+    }
+    if (c === sep) {
+      cut = i + 1
+      if (!last) return cut
+      fieldStart = true
+    } else if (c === delim) fieldStart = true
+    else {
+      if (c === QUOTE && fieldStart) quoted = true
+      fieldStart = false
+    }
   }
   return cut
 }
 
+/** `readBytes`: how much is read before each split (tests make it small to cut records everywhere). */
 export async function openCsvRecords(source: AsyncIterable<Uint8Array>, limits: Partial<CsvLimits> = {}, readBytes = READ_BYTES): Promise<CsvRecords> {
   const lim = { ...DEFAULT_LIMITS, ...limits }
   const it = source[Symbol.asyncIterator]()
@@ -125,9 +145,10 @@ export async function openCsvRecords(source: AsyncIterable<Uint8Array>, limits: 
       size += c.length
     }
     data = parts.length === 1 ? parts[0] : Buffer.concat(parts, size)
-    if (!bomChecked && (data.length >= 3 || ended)) {
+    if (!bomChecked && (data.length >= 6 || ended)) {
       bomChecked = true
-      if (data[0] === 0xef && data[1] === 0xbb && data[2] === 0xbf) data = data.subarray(3)
+      // Up to two, as openCsv (its decoder drops one, then it drops one more).
+      for (let k = 0; k < 2 && data[0] === 0xef && data[1] === 0xbb && data[2] === 0xbf; k++) data = data.subarray(3)
     }
   }
 
@@ -213,7 +234,7 @@ export async function openCsvRecords(source: AsyncIterable<Uint8Array>, limits: 
   function slow(end: number): RecordBatch | 'more' {
     // Cut after the last line end outside quotes: papaparse reports a quote still open at the end of its input as
     // unclosed even when more input follows.
-    const textEnd = ended && end === data.length ? end : cutOutsideQuotes(data, end, sep)
+    const textEnd = ended && end === data.length ? end : recordEnd(data, end, sep, delim, true)
     if (textEnd === 0) return 'more'
     const text = decode(data.subarray(0, textEnd))
     let r: ReturnType<RecordChecker['parse']>
@@ -226,7 +247,8 @@ export async function openCsvRecords(source: AsyncIterable<Uint8Array>, limits: 
     }
     const cursor = ended && textEnd === data.length ? text.length : r.meta.cursor
     if (text.length - cursor > lim.maxRecordChars) throw checker.recordTooLong()
-    if (cursor === 0 && textEnd < data.length) return 'more'
+    // Nothing complete yet: read more (at the end of the file papaparse has taken everything).
+    if (cursor === 0 && !(ended && textEnd === data.length)) return 'more'
     const parsed = cursor === text.length ? text : text.slice(0, cursor)
     const before = checker.recordNo
     const rows = checker.check(r.data, parsed.length > lim.maxFieldChars, parsed.indexOf('\r') !== -1)
@@ -273,7 +295,10 @@ export async function openCsvRecords(source: AsyncIterable<Uint8Array>, limits: 
       }
       if (b === 'more') {
         // A record longer than what is read so far: read twice as much (re-reading it each time would be quadratic).
-        if (!ended && data.length > lim.maxRecordChars && decode(data, true).length > lim.maxRecordChars) throw checker.recordTooLong()
+        // Only an unfinished record counts against the limit: a complete one longer than a read is read whole.
+        if (!ended && data.length > lim.maxRecordChars && recordEnd(data, data.length, sep, delim, false) === 0) {
+          if (decode(data, true).length > lim.maxRecordChars) throw checker.recordTooLong()
+        }
         want = data.length * 2
         continue
       }

@@ -10,7 +10,8 @@ import { serverLoadTx, type LoadTx } from './load-tx.server.ts'
  * Atomicity: the side transaction lists its table in public.datalake_staging and commits just before the upload's
  * transaction, which deletes that row as its last statement. So the upload's commit makes the dataset, its
  * registry rows and the bronze table visible at once. If the upload fails after the side commit, `discard` drops the
- * table; if the process dies in between, the maintenance job drops tables staged for over an hour.
+ * table; if the process dies in between, the maintenance job drops tables staged for over an hour. Either drops a
+ * table only after deleting its staging row itself: a table whose row the upload deleted (it committed) stays.
  */
 export interface SideLoad {
   tx: LoadTx
@@ -45,6 +46,10 @@ export async function openSideLoad(db: Db): Promise<SideLoad | null> {
       staged.push([schema, table])
     },
     async commitBefore(main) {
+      // Stamped at commit: maintenance gives an upload an hour from here, however long its load took.
+      for (const [schema, table] of staged) {
+        await tx.query(`update public.datalake_staging set created_at = clock_timestamp() where schema_name = $1 and table_name = $2`, [schema, table])
+      }
       release(true)
       await done
       committed = true
@@ -65,11 +70,15 @@ export async function openSideLoad(db: Db): Promise<SideLoad | null> {
 
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`
 
+/**
+ * Drops staged tables whose staging row still exists. The row goes first: if the upload's transaction deleted it
+ * (committed, or about to: the delete waits for its lock), the table is the dataset's and stays.
+ */
 async function dropStaged(db: Db, tables: [string, string][]) {
   for (const [schema, table] of tables) {
     await db.transaction(async (sql) => {
-      await sql.exec(`drop table if exists ${quote(schema)}.${quote(table)}`)
-      await sql.query(`delete from public.datalake_staging where schema_name = $1 and table_name = $2`, [schema, table])
+      const { rows } = await sql.query(`delete from public.datalake_staging where schema_name = $1 and table_name = $2 returning 1`, [schema, table])
+      if (rows.length) await sql.exec(`drop table if exists ${quote(schema)}.${quote(table)}`)
     })
   }
 }

@@ -360,7 +360,8 @@ async function loadTemplate(tx: LoadTx, templateId: number): Promise<ColumnSpec[
 const MAX_SIDE_LOADS = 2
 let sideLoads = 0
 async function sideLoad(db: Db): Promise<SideLoad | null> {
-  if (db.engine !== 'postgres' || sideLoads >= MAX_SIDE_LOADS || process.env.HD_UPLOAD_SIDE_LOAD === 'off') return null
+  // Each such upload may hold one connection while it waits for its second: the pool must keep one more for them.
+  if (db.engine !== 'postgres' || db.poolSize < MAX_SIDE_LOADS + 2 || sideLoads >= MAX_SIDE_LOADS || process.env.HD_UPLOAD_SIDE_LOAD === 'off') return null
   sideLoads++
   try {
     const side = await openSideLoad(db)
