@@ -68,19 +68,4 @@ describe('openCsv', () => {
     expect((await failure(`a,b\n1,${'x'.repeat(1024 * 1024)}\n`)).rule).toBe('field_too_long')
     expect((await failure(`a,b\n1,"${'x'.repeat(300_000)}`, { maxFieldChars: 1e9, maxRecordChars: 100_000 })).rule).toBe('record_too_long')
   })
-  it('marks batches whose fields need no COPY escaping as plain', async () => {
-    const plainOf = async (text: string, batchRows = 2) => {
-      const csv = await openCsv(chunked(text, 100_000), { batchRows })
-      const out: boolean[] = []
-      for await (const b of csv.batches) out.push(b.plain)
-      return out
-    }
-    expect(await plainOf('a,b\n1,2\r\n3,4\n5,6\n')).toEqual([true, true])
-    expect(await plainOf('a,b\n1,"x"\n3,4\n')).toEqual([false])
-    expect(await plainOf('a,b\n1,x\\y\n')).toEqual([false])
-    expect(await plainOf('a,b\n1,x\ty\n')).toEqual([false])
-    expect(await plainOf('a,b\n1,x\ry\n')).toEqual([false])
-    expect(await plainOf('a\tb\n1\t2\n')).toEqual([true])
-    expect(await plainOf('a,b\r1,x\ny\r')).toEqual([false])
-  })
 })

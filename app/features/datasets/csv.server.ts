@@ -6,6 +6,9 @@ import Papa from 'papaparse'
  * CRLF/LF/CR line ends, quoted fields with delimiters and line breaks, `;`/tab/`|` delimiters
  * (sniffed from the first 64 KiB) and blank lines. Anything that is not delimited text fails with a
  * CsvError saying why.
+ *
+ * `openCsv` yields rows of strings (type inference reads it). Uploads read with csv-records.ts, which shares
+ * the dialect detection and RecordChecker here and goes through papaparse for anything quoted.
  */
 
 export class CsvError extends Error {
@@ -36,8 +39,6 @@ export interface CsvBatch {
   rows: string[][]
   /** Record number of rows[0]: 1 is the first record after the header. */
   firstRow: number
-  /** True when no field of these rows holds a backslash, tab, CR or LF (COPY text needs no escaping). */
-  plain: boolean
 }
 
 export interface OpenCsv {
@@ -265,7 +266,7 @@ export async function openCsv(source: AsyncIterable<Uint8Array | string>, limits
     head += n.value
   }
   const dialect = detectDialect(head)
-  const { delimiter, newline, parserNewline } = dialect
+  const { delimiter, newline } = dialect
   const checker = new RecordChecker(lim, dialect)
 
   async function* chunks(): AsyncGenerator<string> {
@@ -294,7 +295,6 @@ export async function openCsv(source: AsyncIterable<Uint8Array | string>, limits
       done = true
       if (partial) {
         for (const row of checker.check(checker.parse(partial, true).data)) pending.push(row)
-        if (!isPlain(partial)) dirtyUpTo = pending.length
       }
       partial = ''
       return false
@@ -315,21 +315,9 @@ export async function openCsv(source: AsyncIterable<Uint8Array | string>, limits
     if (partial.length > lim.maxRecordChars) throw checker.recordTooLong()
     const rows = checker.check(r.data, parsed.length > lim.maxFieldChars, parsed.indexOf('\r') !== -1)
     for (const row of rows) pending.push(row)
-    if (!isPlain(parsed)) dirtyUpTo = pending.length
     return true
   }
 
-  // Rows of pending[0, dirtyUpTo) may hold a field with a backslash, tab, CR or LF (COPY text must escape those);
-  // the rest come from text without any of them outside the record separators.
-  let dirtyUpTo = 0
-  function isPlain(t: string): boolean {
-    if (t.indexOf('\\') !== -1 || t.indexOf('"') !== -1) return false
-    if (delimiter !== '\t' && t.indexOf('\t') !== -1) return false
-    if (parserNewline === '\r') return t.indexOf('\n') === -1
-    // LF records: a CR is allowed only right before the LF (it is stripped).
-    for (let i = t.indexOf('\r'); i !== -1; i = t.indexOf('\r', i + 1)) if (t.charCodeAt(i + 1) !== 10) return false
-    return true
-  }
   while (!checker.header && !done) await pump()
   if (!checker.header) throw new CsvError('empty', 'The file is empty')
   const hdr: string[] = checker.header
@@ -341,9 +329,7 @@ export async function openCsv(source: AsyncIterable<Uint8Array | string>, limits
       if (!pending.length) break
       const rows = pending.length > lim.batchRows ? pending.splice(0, lim.batchRows) : pending
       if (rows === pending) pending = []
-      const plain = dirtyUpTo === 0
-      dirtyUpTo = Math.max(0, dirtyUpTo - rows.length)
-      yield { rows, firstRow: nextRow, plain }
+      yield { rows, firstRow: nextRow }
       nextRow += rows.length
     }
     if (nextRow === 1) throw noRows()
