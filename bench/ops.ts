@@ -248,7 +248,8 @@ if (!base) {
       process.exit(1)
     }
   }
-  server = spawn('npx', ['tsx', 'server/index.ts'], {
+  // The same node flags as `npm start` (decision 004: single-threaded GC on small machines).
+  server = spawn('npx', ['tsx', '--single-threaded-gc', 'server/index.ts'], {
     cwd: ROOT,
     env: { ...process.env, NODE_ENV: 'production', PORT: String(PORT), DATABASE_URL, JWT_SECRET: BENCH_JWT_SECRET, LOG_REQUESTS: 'false', SEED_DEMO_DATA: 'false' },
     stdio: ['ignore', 'ignore', 'inherit'],
