@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer'
-import { CsvError, DEFAULT_LIMITS, detectDialect, noRows, RecordChecker, type CsvLimits, type Dialect } from './csv.server.ts'
+import { CsvError, DEFAULT_LIMITS, detectDialect, noRows, RecordChecker, recordEnd, type CsvLimits, type Dialect } from './csv.server.ts'
 
 /**
  * The upload's CSV reader: bytes in, batches of records out as field offsets into a byte buffer, so that
@@ -88,37 +88,6 @@ function splitFields(buf: Buffer, from: number, to: number, delim: number, fs: I
     }
   }
   return f
-}
-
-/**
- * Record ends outside quotes in data[0, end), read as papaparse reads quotes: a quote opens a quoted field only at
- * the start of a field, `""` inside one is a quote, and any other quote is data. Returns one past the last record
- * end (`last`) or the first (`!last`), 0 when there is none.
- */
-function recordEnd(data: Buffer, end: number, sep: number, delim: number, last: boolean): number {
-  let cut = 0
-  let fieldStart = true
-  let quoted = false
-  for (let i = 0; i < end; i++) {
-    const c = data[i]
-    if (quoted) {
-      if (c === QUOTE) {
-        if (data[i + 1] === QUOTE) i++
-        else quoted = false
-      }
-      continue
-    }
-    if (c === sep) {
-      cut = i + 1
-      if (!last) return cut
-      fieldStart = true
-    } else if (c === delim) fieldStart = true
-    else {
-      if (c === QUOTE && fieldStart) quoted = true
-      fieldStart = false
-    }
-  }
-  return cut
 }
 
 /** `readBytes`: how much is read before each split (tests make it small to cut records everywhere). */
@@ -234,7 +203,7 @@ export async function openCsvRecords(source: AsyncIterable<Uint8Array>, limits: 
   function slow(end: number): RecordBatch | 'more' {
     // Cut after the last line end outside quotes: papaparse reports a quote still open at the end of its input as
     // unclosed even when more input follows.
-    const textEnd = ended && end === data.length ? end : recordEnd(data, end, sep, delim, true)
+    const textEnd = ended && end === data.length ? end : recordEnd((i) => data[i], end, sep, delim, true)
     if (textEnd === 0) return 'more'
     const text = decode(data.subarray(0, textEnd))
     let r: ReturnType<RecordChecker['parse']>
@@ -296,7 +265,7 @@ export async function openCsvRecords(source: AsyncIterable<Uint8Array>, limits: 
       if (b === 'more') {
         // A record longer than what is read so far: read twice as much (re-reading it each time would be quadratic).
         // Only an unfinished record counts against the limit: a complete one longer than a read is read whole.
-        if (!ended && data.length > lim.maxRecordChars && recordEnd(data, data.length, sep, delim, false) === 0) {
+        if (!ended && data.length > lim.maxRecordChars && recordEnd((i) => data[i], data.length, sep, delim, false) === 0) {
           if (decode(data, true).length > lim.maxRecordChars) throw checker.recordTooLong()
         }
         want = data.length * 2

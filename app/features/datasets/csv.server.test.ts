@@ -40,6 +40,21 @@ describe('openCsv', () => {
       ])
     }
   })
+  it('reads a file whose read ends right after a closing quote (before its CR, or in spaces after it)', async () => {
+    for (const tail of ['\r\n', '  \r\n']) {
+      let text = 'id,name\r\n'
+      for (let i = 0; text.length < 200_000; i++) text += `${i},"C ${i}"${tail}`
+      const cut = text.indexOf('"' + tail[0], 100_000) + 2
+      async function* twoReads() {
+        yield Buffer.from(text.slice(0, cut))
+        yield Buffer.from(text.slice(cut))
+      }
+      const csv = await openCsv(twoReads())
+      let n = 0
+      for await (const b of csv.batches) n += b.rows.length
+      expect(n).toBe(text.split('\r\n').length - 2)
+    }
+  })
   it('sniffs ; and tab delimiters, and reads a last row without newline', async () => {
     expect(await readAll('a;b;c\n1,5;2;3\n4;5;6')).toMatchObject({ delimiter: ';', rows: [['1,5', '2', '3'], ['4', '5', '6']] })
     expect(await readAll('a\tb\n1\t2\n')).toMatchObject({ delimiter: '\t', rows: [['1', '2']] })

@@ -129,6 +129,39 @@ export function sniffNewline(head: string): '\n' | '\r\n' | '\r' {
   return '\n'
 }
 
+/**
+ * Record ends outside quotes in [0, end) of a text (`at` gives the code of position i: a byte or a UTF-16 unit), read
+ * as papaparse reads quotes: a quote opens a quoted field only at the start of a field, `""` inside one is a quote,
+ * and any other quote is data. Returns one past the last record end (`last`) or the first (`!last`), 0 when none.
+ * Papaparse is only ever given whole records: at the end of an input it may call a quote closed just before a
+ * CR or a space malformed, or a quote still open unclosed, though more input follows.
+ */
+export function recordEnd(at: (i: number) => number, end: number, sep: number, delim: number, last: boolean): number {
+  let cut = 0
+  let fieldStart = true
+  let quoted = false
+  for (let i = 0; i < end; i++) {
+    const c = at(i)
+    if (quoted) {
+      if (c === 34) {
+        if (i + 1 < end && at(i + 1) === 34) i++
+        else quoted = false
+      }
+      continue
+    }
+    if (c === sep) {
+      cut = i + 1
+      if (!last) return cut
+      fieldStart = true
+    } else if (c === delim) fieldStart = true
+    else {
+      if (c === 34 && fieldStart) quoted = true
+      fieldStart = false
+    }
+  }
+  return cut
+}
+
 const isBlank = (row: string[]) => row.length === 1 && row[0].trim() === ''
 
 export interface Dialect {
@@ -267,6 +300,8 @@ export async function openCsv(source: AsyncIterable<Uint8Array | string>, limits
   }
   const dialect = detectDialect(head)
   const { delimiter, newline } = dialect
+  const sepCode = dialect.parserNewline.charCodeAt(0)
+  const delimCode = delimiter.charCodeAt(0)
   const checker = new RecordChecker(lim, dialect)
 
   async function* chunks(): AsyncGenerator<string> {
@@ -299,19 +334,18 @@ export async function openCsv(source: AsyncIterable<Uint8Array | string>, limits
       partial = ''
       return false
     }
-    const agg = partial + fresh
-    let r: Papa.ParseResult<string[]>
-    try {
-      r = checker.parse(agg, false)
-    } catch (e) {
-      // papaparse calls a quote still open at the end of its input unclosed, though more input follows: read on.
-      if (!(e instanceof CsvError && e.rule === 'unclosed_quote')) throw e
-      partial = agg
+    const all = partial + fresh
+    // Only whole records go to papaparse (see recordEnd); the rest waits for more text.
+    const cut = recordEnd((i) => all.charCodeAt(i), all.length, sepCode, delimCode, true)
+    if (cut === 0) {
+      partial = all
       if (partial.length > lim.maxRecordChars) throw checker.recordTooLong()
       return true
     }
+    const agg = cut === all.length ? all : all.slice(0, cut)
+    const r = checker.parse(agg, false)
     const parsed = r.meta.cursor === agg.length ? agg : agg.slice(0, r.meta.cursor)
-    partial = agg.slice(r.meta.cursor)
+    partial = agg.slice(r.meta.cursor) + all.slice(cut)
     if (partial.length > lim.maxRecordChars) throw checker.recordTooLong()
     const rows = checker.check(r.data, parsed.length > lim.maxFieldChars, parsed.indexOf('\r') !== -1)
     for (const row of rows) pending.push(row)

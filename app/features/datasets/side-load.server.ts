@@ -54,7 +54,9 @@ export async function openSideLoad(db: Db): Promise<SideLoad | null> {
       await done
       committed = true
       for (const [schema, table] of staged) {
-        await main.query(`delete from public.datalake_staging where schema_name = $1 and table_name = $2`, [schema, table])
+        const { rows } = await main.query(`delete from public.datalake_staging where schema_name = $1 and table_name = $2 returning 1`, [schema, table])
+        // Gone means maintenance took it for dead (over an hour after the side commit) and dropped the table: fail.
+        if (!rows.length) throw new Error(`staged table ${schema}.${table} was dropped before the upload committed`)
       }
     },
     async discard() {
@@ -74,24 +76,27 @@ const quote = (name: string) => `"${name.replace(/"/g, '""')}"`
  * Drops staged tables whose staging row still exists. The row goes first: if the upload's transaction deleted it
  * (committed, or about to: the delete waits for its lock), the table is the dataset's and stays.
  */
-async function dropStaged(db: Db, tables: [string, string][]) {
+async function dropStaged(db: Db, tables: [string, string][]): Promise<number> {
+  let dropped = 0
   for (const [schema, table] of tables) {
     await db.transaction(async (sql) => {
       const { rows } = await sql.query(`delete from public.datalake_staging where schema_name = $1 and table_name = $2 returning 1`, [schema, table])
-      if (rows.length) await sql.exec(`drop table if exists ${quote(schema)}.${quote(table)}`)
+      if (!rows.length) return
+      await sql.exec(`drop table if exists ${quote(schema)}.${quote(table)}`)
+      dropped++
     })
   }
+  return dropped
 }
 
-/** Drops tables staged longer than `olderThan` ago (their upload died between its two commits). */
+/** Drops tables staged longer than `olderThan` ago (their upload died between its two commits); returns how many. */
 export async function dropStaleStaged(db: Db, olderThan = '1 hour'): Promise<number> {
   const { rows } = await db.query<{ schema_name: string; table_name: string }>(
     `select schema_name, table_name from public.datalake_staging where created_at < now() - $1::interval`,
     [olderThan],
   )
-  await dropStaged(
+  return dropStaged(
     db,
     rows.map((r) => [r.schema_name, r.table_name]),
   )
-  return rows.length
 }

@@ -10,7 +10,8 @@ import { PG_TYPES, type DataType } from '#app/features/templates/column-types.ts
 import { isSystemColumn, MAX_COLUMNS, SYSTEM_COLUMNS, type ColumnSpec } from '#app/features/templates/template-schema.ts'
 import { ApiError, badRequest, conflict, notFound } from '#app/http/errors.server.ts'
 import { logError } from '#app/http/log.server.ts'
-import { CsvError, openCsv, type CsvLimits } from './csv.server.ts'
+import { CsvError, type CsvLimits } from './csv.server.ts'
+import { openCsvRecords } from './csv-records.ts'
 import { getFileStore } from './file-store.server.ts'
 import { getThreadPool, runInThread } from '#app/jobs/thread-pool.server.ts'
 import type { EncodeStoredInput, EncodeStoredResult, PostedChunk } from './encode.thread.ts'
@@ -179,7 +180,7 @@ export async function inferColumns(files: ReceivedFile[], limits?: Partial<CsvLi
   let inferer: TypeInferer | null = null
   for (const f of files) {
     try {
-      const csv = await openCsv(storedBytes(f.key), limits)
+      const csv = await openCsvRecords(storedBytes(f.key), limits)
       if (!columns) {
         if (csv.header.length > MAX_COLUMNS) {
           throw new CsvError('too_many_columns', `The header has ${csv.header.length} columns; at most ${MAX_COLUMNS} are supported`)
@@ -192,7 +193,14 @@ export async function inferColumns(files: ReceivedFile[], limits?: Partial<CsvLi
         inferer = new TypeInferer(csv.header)
       }
       const plan = planFile(csv.header, columns)
-      for await (const b of csv.batches) inferer!.observe(b.rows.map((r) => plan.source.map((i) => (i >= 0 ? r[i] : ''))))
+      for await (const b of csv.batches) {
+        const rows: string[][] = []
+        for (let r = 0; r < b.n; r++) {
+          const base = r * b.cols
+          rows.push(plan.source.map((i) => (i >= 0 ? b.buf.toString('utf8', b.fs[base + i], b.fe[base + i]) : '')))
+        }
+        inferer!.observe(rows)
+      }
     } catch (e) {
       throw csvFailure(e, f.fileName)
     }
