@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { serverLoadTx, withLoadTx } from '#app/features/datasets/load-tx.server.ts'
 import { dropStaleStaged, openSideLoad } from '#app/features/datasets/side-load.server.ts'
-import { json, setupTestApp, type TestApp, type TestTenant } from '#tests/support/app.ts'
+import { createTemplate, setupTestApp, uploadCsv, type TestApp, type TestTenant } from '#tests/support/app.ts'
 
 /**
  * On Postgres a new dataset's bronze table is created and loaded on a second connection, committed just before the
@@ -18,22 +18,11 @@ const onPostgres = () => app.db.engine === 'postgres'
 beforeAll(async () => {
   app = await setupTestApp()
   t = await app.createTenant()
-  const r = await json(
-    app.fetch('/api/v1/template/', {
-      method: 'POST',
-      headers: t.admin.auth,
-      json: { template_name: 'S', template_schema: [{ column_name: 'id', data_type: 'Integer' }, { column_name: 'name', data_type: 'String' }] },
-    }),
-  )
-  templateId = r.body.id
+  templateId = await createTemplate(app, t.admin, 'S', [{ column_name: 'id', data_type: 'Integer' }, { column_name: 'name', data_type: 'String' }])
 })
 afterAll(() => app.close())
 
-async function upload(name: string, text: string) {
-  const form = new FormData()
-  form.append('files', new Blob([text]), 'f.csv')
-  return json(app.fetch(`/api/v1/dataset/upload?dataset_name=${name}&usage=t&template_id=${templateId}`, { method: 'POST', headers: t.admin.auth, body: form }))
-}
+const upload = (name: string, text: string) => uploadCsv(app, t.admin, `dataset_name=${name}&usage=t&template_id=${templateId}`, text)
 
 const bronzeTables = async () =>
   (await app.db.query<{ relname: string }>(`select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'bronze' and c.relname like $1`, [`%${t.id.slice(0, 8)}%`])).rows.map((r) => r.relname)

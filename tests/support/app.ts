@@ -130,4 +130,18 @@ export async function json<T = any>(res: Response | Promise<Response>): Promise<
   return { status: r.status, body: text ? JSON.parse(text) : undefined, headers: r.headers }
 }
 
+/** Creates a template as `user` through the API; returns its id. */
+export async function createTemplate(app: TestApp, user: TestUser, name: string, schema: { column_name: string; data_type: string; default_value?: string | null }[]) {
+  const r = await json(app.fetch('/api/v1/template/', { method: 'POST', headers: user.auth, json: { template_name: name, template_schema: schema } }))
+  if (r.status !== 201) throw new Error(`template ${name}: ${r.status} ${JSON.stringify(r.body)}`)
+  return r.body.id as number
+}
+
+/** Uploads one CSV text as a new dataset through the API (`qs`: dataset_name, usage, template_id…). */
+export function uploadCsv(app: TestApp, user: TestUser, qs: string, text: string, fileName = 'f.csv') {
+  const form = new FormData()
+  form.append('files', new Blob([text]), fileName)
+  return json(app.fetch(`/api/v1/dataset/upload?${qs}`, { method: 'POST', headers: user.auth, body: form }))
+}
+
 export type { Db }

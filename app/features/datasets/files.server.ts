@@ -5,20 +5,14 @@ import { logError } from '#app/http/log.server.ts'
 import { getFileStore } from './file-store.server.ts'
 import { ident, withLoadTx } from './load-tx.server.ts'
 import { FILE_PATH_RE, filePath } from './model.ts'
-import { refreshDatasetTotals } from './upload.server.ts'
+import { refreshDatasetTotals, type FileOut } from './upload.server.ts'
 
 /** Files of a dataset (spec §7). A file is found only among the caller's own tenant's records (RLS). */
 
 const FILE_FIELDS = `f.dataset_id, f.id, f.file_name, f.created_at, f.modified_at, f.total_fields, f.total_records, f.error_report`
 
-interface FileRow {
-  dataset_id: number
-  id: number
-  file_name: string
-  created_at: Date
-  modified_at: Date
-  total_fields: number
-  total_records: number
+/** A file's API record (as upload returns it) plus the columns only the server reads. */
+interface FileRow extends Omit<FileOut, 'error_report'> {
   error_report: unknown
   storage_key: string
   size_bytes: number

@@ -31,7 +31,7 @@ describe('planFile', () => {
 })
 
 /** Decodes binary COPY rows (no header/trailer) by the silver column types: an independent reading of the format. */
-export function decodeSilver(buf: Buffer, types: string[]): unknown[][] {
+function decodeSilver(buf: Buffer, types: string[]): unknown[][] {
   const rows: unknown[][] = []
   let p = 0
   while (p < buf.length) {

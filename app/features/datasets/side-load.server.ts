@@ -1,6 +1,6 @@
 import type { Db } from '#app/db/db.server.ts'
 import { logError } from '#app/http/log.server.ts'
-import { serverLoadTx, type LoadTx } from './load-tx.server.ts'
+import { ident, serverLoadTx, type LoadTx } from './load-tx.server.ts'
 
 /**
  * A second transaction, on its own connection, for a new dataset's bronze table: Postgres loads bronze on one
@@ -70,8 +70,6 @@ export async function openSideLoad(db: Db): Promise<SideLoad | null> {
   }
 }
 
-const quote = (name: string) => `"${name.replace(/"/g, '""')}"`
-
 /**
  * Drops staged tables whose staging row still exists. The row goes first: if the upload's transaction deleted it
  * (committed, or about to: the delete waits for its lock), the table is the dataset's and stays.
@@ -82,7 +80,7 @@ async function dropStaged(db: Db, tables: [string, string][]): Promise<number> {
     await db.transaction(async (sql) => {
       const { rows } = await sql.query(`delete from public.datalake_staging where schema_name = $1 and table_name = $2 returning 1`, [schema, table])
       if (!rows.length) return
-      await sql.exec(`drop table if exists ${quote(schema)}.${quote(table)}`)
+      await sql.exec(`drop table if exists ${ident(schema)}.${ident(table)}`)
       dropped++
     })
   }

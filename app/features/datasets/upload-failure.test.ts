@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import type postgres from 'postgres'
 import { openCopyStream } from '#app/db/copy.server.ts'
-import { json, setupTestApp, type TestApp, type TestTenant } from '#tests/support/app.ts'
+import { createTemplate, setupTestApp, uploadCsv, type TestApp, type TestTenant } from '#tests/support/app.ts'
 
 let app: TestApp
 let t: TestTenant
@@ -10,14 +10,7 @@ let templateId: number
 beforeAll(async () => {
   app = await setupTestApp()
   t = await app.createTenant()
-  const r = await json(
-    app.fetch('/api/v1/template/', {
-      method: 'POST',
-      headers: t.admin.auth,
-      json: { template_name: 'F', template_schema: [{ column_name: 'id', data_type: 'Integer' }, { column_name: 'x', data_type: 'Float' }] },
-    }),
-  )
-  templateId = r.body.id
+  templateId = await createTemplate(app, t.admin, 'F', [{ column_name: 'id', data_type: 'Integer' }, { column_name: 'x', data_type: 'Float' }])
 })
 afterAll(() => app.close())
 
@@ -25,9 +18,7 @@ afterAll(() => app.close())
 it('reports a float that underflows as the row error Postgres would raise', async () => {
   let text = 'id,x\n'
   for (let i = 1; i <= 2000; i++) text += `${i},${i === 1990 ? '1e-400' : i / 4}\n`
-  const form = new FormData()
-  form.append('files', new Blob([text]), 'f.csv')
-  const r = await json(app.fetch(`/api/v1/dataset/upload?dataset_name=under&usage=t&template_id=${templateId}`, { method: 'POST', headers: t.admin.auth, body: form }))
+  const r = await uploadCsv(app, t.admin, `dataset_name=under&usage=t&template_id=${templateId}`, text)
   expect(r.status).toBe(201)
   expect(r.body.files[0].error_report).toMatchObject({ invalid_rows: 1, by_rule: { float_out_of_range: 1 }, errors: [{ row: 1990, column: 'x', value: '1e-400' }] })
 })
