@@ -5,7 +5,10 @@ import type postgres from 'postgres'
  * rejection of the data (postgres.js alone would hang: see `end`).
  */
 export interface CopyStream {
-  /** Resolves once the connection takes more (backpressure); throws when the COPY failed. */
+  /**
+   * Resolves once the connection has taken the chunk (it is on the socket, or copied by the driver) and takes
+   * more (backpressure): the chunk's memory is the caller's again. Throws when the COPY failed.
+   */
   write(chunk: Uint8Array): Promise<void>
   end(): Promise<void>
   /** Fails the COPY (CopyFail), so the transaction can roll back. */
@@ -20,6 +23,8 @@ export async function openCopyStream(q: postgres.Sql | postgres.TransactionSql, 
   const probe = () => q.unsafe('select 1')
   let failure: unknown = null
   let settle: (() => void) | null = null
+  let failed!: () => void
+  const failedOnce = new Promise<void>((resolve) => (failed = resolve))
   // Resolves once the last chunk written is on the socket.
   let flushed: Promise<void> = Promise.resolve()
   const finished = new Promise<void>((resolve, reject) => {
@@ -28,6 +33,7 @@ export async function openCopyStream(q: postgres.Sql | postgres.TransactionSql, 
       failure ??= e
       reject(e)
       settle?.()
+      failed()
     })
   })
   finished.catch(() => {})
@@ -35,7 +41,7 @@ export async function openCopyStream(q: postgres.Sql | postgres.TransactionSql, 
     async write(chunk) {
       if (failure) throw failure
       let done!: () => void
-      flushed = new Promise<void>((resolve) => (done = resolve))
+      const taken = (flushed = new Promise<void>((resolve) => (done = resolve)))
       if (!w.write(chunk as Buffer, () => done())) {
         await new Promise<void>((resolve) => {
           const s = () => {
@@ -47,6 +53,9 @@ export async function openCopyStream(q: postgres.Sql | postgres.TransactionSql, 
           w.on('drain', s)
         })
       }
+      // A small chunk may wait in the stream's buffer after write() returned: its bytes are not taken until its
+      // callback (callers reuse the memory: shared slots).
+      await Promise.race([taken, failedOnce])
       if (failure) throw failure
     },
     async end() {

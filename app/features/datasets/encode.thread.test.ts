@@ -5,6 +5,7 @@ import type { ColumnSpec } from '#app/features/templates/template-schema.ts'
 import type { EncodeStoredInput, EncodeStoredResult, PostedChunk } from './encode.thread.ts'
 import { encodeCsv, type EncodedChunk } from './file-encoder.ts'
 import { getFileStore } from './file-store.server.ts'
+import { SlotRing } from './slot-ring.ts'
 
 const columns: ColumnSpec[] = [
   { column_name: 'id', data_type: 'Integer', default_value: null },
@@ -81,6 +82,66 @@ describe('encodeStoredFile on a pool thread', () => {
     // The thread waits while more than aheadKiB are unacknowledged, then sends one more chunk.
     expect(maxAhead).toBeLessThanOrEqual(32 + Math.max(...chunks.map((c) => c.kib)))
     expect(maxAhead).toBeLessThan(sent / 2)
+  })
+
+  it('with shared slots: the same bytes, slots reused only once given back, none kept at the end', async () => {
+    let text = 'id,name,at\n'
+    for (let i = 1; i <= 100_000; i++) text += `${i % 97 ? i : 'x'},${i % 13 ? 'n' + i : '"q\tuoted, ""x"""'},${i % 89 ? '2025-01-02T03:04:05Z' : 'soon'}\n`
+    const key = await store(text)
+    // A chunk is flushed after the batch that reaches flushBytes (batches come from 256 KiB reads).
+    const flushBytes = 512 * 1024
+    const opts = { columns, fileId: 9, tenantId: 'T', flushBytes }
+    async function* src() {
+      yield Buffer.from(text)
+    }
+    const local = await collect(encodeCsv(src(), opts))
+
+    // Fewer slots than the flow window needs: some chunks must come in buffers of their own.
+    const ring = SlotRing.create(3, flushBytes + (flushBytes >> 2))
+    const flow = new SharedArrayBuffer(4)
+    const loaded = new Int32Array(flow)
+    const got = { bronze: [] as Buffer[], silver: [] as Buffer[], errors: [] as Buffer[] }
+    let inSlots = 0
+    let own = 0
+    const acks: Promise<void>[] = []
+    const r = await runInThread<EncodeStoredResult>(
+      '#app/features/datasets/encode.thread.ts',
+      'encodeStoredFile',
+      { ...opts, key, flow, aheadKiB: 2048, ring: ring.spec } satisfies EncodeStoredInput,
+      {
+        onProgress: (v) => {
+          const c = v as PostedChunk
+          const part = (slot: number, bytes: number, owned: Uint8Array | null) => {
+            if (slot >= 0) inSlots++
+            else if (owned) own++
+            return slot >= 0 ? ring.view(slot, bytes) : owned
+          }
+          const bronze = part(c.bronzeSlot, c.bronzeBytes, c.bronze)
+          const silver = part(c.silverSlot, c.silverBytes, c.silver)
+          // Read the slots only when giving them back, a few ms later, as a slow database would: had the thread
+          // reused a slot before that, the bytes read here would differ from the local encoding.
+          acks.push(
+            new Promise<void>((resolve) =>
+              setTimeout(() => {
+                if (bronze) got.bronze.push(Buffer.from(bronze))
+                if (silver) got.silver.push(Buffer.from(silver))
+                if (c.errors) got.errors.push(Buffer.from(c.errors))
+                for (const s of [c.bronzeSlot, c.silverSlot]) if (s >= 0) ring.release(s)
+                Atomics.add(loaded, 0, c.kib)
+                Atomics.notify(loaded, 0)
+                resolve()
+              }, 20),
+            ),
+          )
+        },
+      },
+    )
+    await Promise.all(acks)
+    expect(r.ok).toBe(true)
+    for (const k of ['bronze', 'silver', 'errors'] as const) expect(Buffer.concat(got[k]).equals(local.data[k]), k).toBe(true)
+    expect(inSlots).toBeGreaterThan(4)
+    expect(own).toBeGreaterThan(0)
+    expect(ring.lent()).toBe(0)
   })
 
   it('returns a CSV problem as data (rule and details), not as a thrown error', async () => {

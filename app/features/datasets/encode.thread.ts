@@ -2,6 +2,7 @@ import { getFileStore } from './file-store.server.ts'
 import { CsvError, type CsvLimits } from './csv.server.ts'
 import { encodeCsv, type EncodedChunk, type EncodedFile } from './file-encoder.ts'
 import type { ColumnSpec } from '#app/features/templates/template-schema.ts'
+import { SlotRing, type RingSpec } from './slot-ring.ts'
 
 /**
  * Runs on a pool thread (runInThread): reads a stored upload, parses and validates it and posts the COPY
@@ -19,12 +20,17 @@ export interface EncodeStoredInput {
   flushBytes: number
   flow: SharedArrayBuffer
   aheadKiB: number
+  /** Shared slots for bronze and silver (see slot-ring.ts); without it each chunk's buffers are moved. */
+  ring?: RingSpec
 }
 
 export type EncodeStoredResult = { ok: true; file: EncodedFile } | { ok: false; rule: string; message: string; details: Record<string, unknown> }
 
-/** A chunk as posted: its KiB, which the receiver adds to flow[0] once loaded. */
-export type PostedChunk = EncodedChunk & { kib: number }
+/**
+ * A chunk as posted: its KiB, which the receiver adds to flow[0] once loaded. A part in a shared slot is posted
+ * as null with its length (`bronzeBytes`, `silverBytes`); the receiver reads it from the slot and releases it.
+ */
+export type PostedChunk = EncodedChunk & { kib: number; bronzeBytes: number; silverBytes: number }
 
 export async function encodeStoredFile(input: EncodeStoredInput, ctx: { progress(value: unknown, transfer?: ArrayBuffer[]): void }): Promise<EncodeStoredResult> {
   const flow = new Int32Array(input.flow)
@@ -33,7 +39,7 @@ export async function encodeStoredFile(input: EncodeStoredInput, ctx: { progress
     yield* await getFileStore().read(input.key)
   }
   try {
-    const it = encodeCsv(bytes(), input)
+    const it = encodeCsv(bytes(), { ...input, lender: input.ring && new SlotRing(input.ring) })
     const t0 = performance.now()
     const cpu0 = process.cpuUsage()
     let waited = 0
@@ -53,9 +59,18 @@ export async function encodeStoredFile(input: EncodeStoredInput, ctx: { progress
       for (let done = Atomics.load(flow, 0); sentKiB - done > input.aheadKiB; done = Atomics.load(flow, 0)) Atomics.wait(flow, 0, done, 1000)
       waited += performance.now() - w0
       sentKiB += kib
-      // Bronze and silver buffers own their memory (ByteOut): moved to the receiving thread, not copied.
-      const moved = [n.value.bronze, n.value.silver].filter((b) => b !== null).map((b) => b.buffer as ArrayBuffer)
-      ctx.progress({ ...n.value, kib } satisfies PostedChunk, moved)
+      // Parts in shared slots go as their length; the others own their memory (ByteOut): moved, not copied.
+      const c = n.value
+      const posted: PostedChunk = {
+        ...c,
+        kib,
+        bronze: c.bronzeSlot >= 0 ? null : c.bronze,
+        silver: c.silverSlot >= 0 ? null : c.silver,
+        bronzeBytes: c.bronze?.byteLength ?? 0,
+        silverBytes: c.silver?.byteLength ?? 0,
+      }
+      const moved = [posted.bronze, posted.silver].filter((b) => b !== null).map((b) => b.buffer as ArrayBuffer)
+      ctx.progress(posted, moved)
     }
   } catch (e) {
     if (e instanceof CsvError) return { ok: false, rule: e.rule, message: e.message, details: e.details }

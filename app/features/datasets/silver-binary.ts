@@ -19,30 +19,62 @@ const PG_EPOCH_DAYS = 10957
 const TWO32 = 4294967296
 const MAX_EXACT = Number.MAX_SAFE_INTEGER
 
-/** A growing output buffer of bytes. Its buffers own their memory (never a slice of Node's pool): they can be transferred. */
+/** Where ByteOut may borrow its buffers (a SlotRing) instead of allocating them. */
+export interface BufferLender {
+  acquire(minBytes: number): { buf: Buffer; slot: number } | null
+  release(slot: number): void
+}
+
+/**
+ * A growing output buffer of bytes. Its buffers own their memory (never a slice of Node's pool), so they can be
+ * transferred; with a lender, they are borrowed slots when one is free (`slot` ≥ 0), and a private buffer
+ * otherwise or once the bytes outgrow the slot.
+ */
 export class ByteOut {
-  buf: Buffer
-  dv: DataView
+  buf!: Buffer
+  dv!: DataView
   pos = 0
-  constructor(private readonly initial = 1024 * 1024) {
-    this.buf = Buffer.allocUnsafeSlow(initial)
-    this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength)
+  /** The lender's slot `buf` is, or -1 for a buffer of its own. */
+  slot = -1
+  constructor(
+    private readonly initial = 1024 * 1024,
+    private readonly lender?: BufferLender,
+  ) {
+    this.fresh(initial)
+  }
+  private fresh(n: number) {
+    const lent = this.lender?.acquire(n)
+    this.slot = lent ? lent.slot : -1
+    this.use(lent ? lent.buf : Buffer.allocUnsafeSlow(n))
+  }
+  private use(buf: Buffer) {
+    this.buf = buf
+    this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
   }
   ensure(n: number) {
     if (this.pos + n <= this.buf.length) return
     const next = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.pos + n))
     this.buf.copy(next, 0, 0, this.pos)
-    this.buf = next
-    this.dv = new DataView(next.buffer, next.byteOffset, next.byteLength)
+    if (this.slot >= 0) this.lender!.release(this.slot)
+    this.slot = -1
+    this.use(next)
   }
   /** The bytes written so far (the buffer is handed over; writing continues in a fresh one). */
   take(): Buffer | null {
+    return this.takeSlot()?.bytes ?? null
+  }
+  /** Like take(), with the slot the bytes are in (-1: a buffer of their own), which the taker must release. */
+  takeSlot(): { bytes: Buffer; slot: number } | null {
     if (!this.pos) return null
-    const out = this.buf.subarray(0, this.pos)
-    this.buf = Buffer.allocUnsafeSlow(Math.max(this.initial, this.pos))
-    this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength)
+    const out = { bytes: this.buf.subarray(0, this.pos), slot: this.slot }
     this.pos = 0
+    this.fresh(Math.max(this.initial, out.bytes.length))
     return out
+  }
+  /** Gives back a slot that holds nothing (after the last take). */
+  dispose() {
+    if (this.slot >= 0 && !this.pos) this.lender!.release(this.slot)
+    this.slot = -1
   }
   byte(b: number) {
     this.buf[this.pos++] = b

@@ -15,7 +15,8 @@ import { openCsvRecords } from './csv-records.ts'
 import { getFileStore } from './file-store.server.ts'
 import { getThreadPool, runInThread } from '#app/jobs/thread-pool.server.ts'
 import type { EncodeStoredInput, EncodeStoredResult, PostedChunk } from './encode.thread.ts'
-import { encodeCsv, type EncodedFile } from './file-encoder.ts'
+import { bufferBytes, encodeCsv, type EncodedFile } from './file-encoder.ts'
+import { SlotRing } from './slot-ring.ts'
 import { openSink, type CopySink } from './copy-sink.server.ts'
 import { openSideLoad, type SideLoad } from './side-load.server.ts'
 import { ident, withLoadTx, type LoadTx } from './load-tx.server.ts'
@@ -254,8 +255,23 @@ function poolIsFree(): boolean {
   return s.busy < s.size && s.queued === 0
 }
 
+/**
+ * With a streaming sink, the pool thread writes bronze and silver into shared slots (slot-ring.ts) and runs at most
+ * this far ahead of Postgres: the slots cover that window, so chunks allocate nothing. The sockets' own buffers
+ * hold several MiB more.
+ */
+const RING_AHEAD_BYTES = 8 * 1024 * 1024
+const RING_SLOTS = 2 * (RING_AHEAD_BYTES / STREAM_CHUNK_BYTES) + 4
+/** Rings of finished uploads, for the next ones (a ring is created once, not per upload). */
+const idleRings: SlotRing[] = []
+const takeRing = () => idleRings.pop() ?? SlotRing.create(RING_SLOTS, bufferBytes(STREAM_CHUNK_BYTES))
+function returnRing(ring: SlotRing) {
+  // Only a ring whose slots are all back (its thread ended normally) is reused; at most one per pool thread.
+  if (ring.lent() === 0 && idleRings.length < getThreadPool().size) idleRings.push(ring)
+}
+
 /** Parses and validates on a pool thread; the sink gets each chunk in order. Returns what encodeCsv returns. */
-async function encodeOnThread(input: Omit<EncodeStoredInput, 'flow' | 'aheadKiB'>, sink: CopySink): Promise<EncodedFile> {
+async function encodeOnThread(input: Omit<EncodeStoredInput, 'flow' | 'aheadKiB' | 'ring'>, sink: CopySink, ring?: SlotRing): Promise<EncodedFile> {
   const flow = new SharedArrayBuffer(4)
   const loaded = new Int32Array(flow)
   const ac = new AbortController()
@@ -263,8 +279,14 @@ async function encodeOnThread(input: Omit<EncodeStoredInput, 'flow' | 'aheadKiB'
   const onProgress = (v: unknown) => {
     const c = v as PostedChunk
     if (sink.failed) return ac.abort()
-    sink.load(c).catch(ignore)
+    const shared = [c.bronzeSlot, c.silverSlot].filter((s) => s >= 0)
+    const chunk = shared.length
+      ? { ...c, bronze: c.bronzeSlot >= 0 ? ring!.view(c.bronzeSlot, c.bronzeBytes) : c.bronze, silver: c.silverSlot >= 0 ? ring!.view(c.silverSlot, c.silverBytes) : c.silver }
+      : c
+    sink.load(chunk).catch(ignore)
+    // Once written (or failed), the chunk's slots are the thread's again.
     sink.absorbed(() => {
+      for (const s of shared) ring!.release(s)
       Atomics.add(loaded, 0, c.kib)
       Atomics.notify(loaded, 0)
     })
@@ -272,7 +294,7 @@ async function encodeOnThread(input: Omit<EncodeStoredInput, 'flow' | 'aheadKiB'
   const r = await runInThread<EncodeStoredResult>(
     '#app/features/datasets/encode.thread.ts',
     'encodeStoredFile',
-    { ...input, flow, aheadKiB: Math.ceil(MAX_AHEAD_BYTES / 1024) } satisfies EncodeStoredInput,
+    { ...input, flow, aheadKiB: Math.ceil((ring ? RING_AHEAD_BYTES : MAX_AHEAD_BYTES) / 1024), ring: ring?.spec } satisfies EncodeStoredInput,
     { signal: ac.signal, onProgress },
   )
   if (!r.ok) throw new CsvError(r.rule, r.message, r.details)
@@ -287,6 +309,7 @@ async function loadFile(tx: LoadTx, target: DatasetTarget, file: ReceivedFile, l
   )
   const fileId = rows[0].id
   let encoded: EncodedFile
+  let ring: SlotRing | undefined
   const colNames = target.columns.map((c) => ident(c.column_name))
   await tx.asServer()
   const sink = await openSink(
@@ -302,7 +325,8 @@ async function loadFile(tx: LoadTx, target: DatasetTarget, file: ReceivedFile, l
   const input = { key: file.key, columns: target.columns, fileId, tenantId: target.tenantId, limits, flushBytes: tx.streamCopy ? STREAM_CHUNK_BYTES : COPY_CHUNK_BYTES }
   try {
     if (file.size >= threadMinBytes() && poolIsFree()) {
-      encoded = await encodeOnThread(input, sink)
+      ring = tx.streamCopy ? takeRing() : undefined
+      encoded = await encodeOnThread(input, sink, ring)
     } else {
       const it = encodeCsv(storedBytes(file.key), input)
       for (;;) {
@@ -316,6 +340,7 @@ async function loadFile(tx: LoadTx, target: DatasetTarget, file: ReceivedFile, l
     }
     timing('parsed', T0)
     await sink.finish()
+    if (ring) returnRing(ring)
     timing('copied', T0)
     await tx.asCaller()
   } catch (e) {
