@@ -23,8 +23,12 @@ export interface FileStore {
   put(key: string, body: FileBody): Promise<{ size: number }>
   /** The file's bytes as a stream; 404 ApiError when it does not exist. */
   get(key: string): Promise<ReadableStream<Uint8Array>>
-  /** The same bytes as Node chunks (about 1 MiB on local disk): cheaper to iterate than a web stream, for bulk reads. */
-  read(key: string): Promise<AsyncIterable<Uint8Array>>
+  /**
+   * The same bytes as Node chunks (about 1 MiB on local disk): cheaper to iterate than a web stream, for bulk reads.
+   * `reuse`: the chunks may share one buffer, overwritten by the next; for a reader that copies each chunk (or is
+   * done with it) before it asks for the next, and allocates nothing per chunk.
+   */
+  read(key: string, opts?: { reuse?: boolean }): Promise<AsyncIterable<Uint8Array>>
   /** Removes the file; no error when it does not exist. */
   delete(key: string): Promise<void>
   exists(key: string): Promise<boolean>
@@ -91,11 +95,28 @@ export class LocalFileStore implements FileStore {
     return Readable.toWeb(await this.open(key)) as unknown as ReadableStream<Uint8Array>
   }
 
-  async read(key: string) {
-    return this.open(key, 1024 * 1024)
+  async read(key: string, opts: { reuse?: boolean } = {}) {
+    if (!opts.reuse) return this.open(key, 1024 * 1024)
+    const handle = await this.handle(key)
+    return (async function* () {
+      const buf = Buffer.allocUnsafeSlow(1024 * 1024)
+      try {
+        for (;;) {
+          const { bytesRead } = await handle.read(buf, 0, buf.length, null)
+          if (!bytesRead) return
+          yield buf.subarray(0, bytesRead)
+        }
+      } finally {
+        await handle.close()
+      }
+    })()
   }
 
   private async open(key: string, highWaterMark?: number) {
+    return (await this.handle(key)).createReadStream({ highWaterMark })
+  }
+
+  private async handle(key: string) {
     const file = this.pathOf(key)
     const handle = await fsp.open(file, 'r').catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT' || err.code === 'EISDIR') throw notFound('File', key)
@@ -105,7 +126,7 @@ export class LocalFileStore implements FileStore {
       await handle.close()
       throw notFound('File', key)
     }
-    return handle.createReadStream({ highWaterMark })
+    return handle
   }
 
   async delete(key: string) {

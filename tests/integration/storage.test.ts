@@ -41,6 +41,24 @@ describe('local file store', () => {
     expect(fs.readdirSync(path.join(root, 't1')).filter((f) => f.endsWith('.tmp'))).toEqual([])
   })
 
+  it('read(): the same bytes in about 1 MiB chunks; with reuse, from one buffer; 404 when missing', async () => {
+    const bytes = Buffer.alloc(2.5 * 1024 * 1024)
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31) & 0xff
+    await store.put('t1/read.bin', bytes)
+    for (const reuse of [false, true]) {
+      const copies: Buffer[] = []
+      const buffers = new Set<ArrayBufferLike>()
+      for await (const c of await store.read('t1/read.bin', { reuse })) {
+        copies.push(Buffer.from(c))
+        buffers.add(c.buffer)
+      }
+      expect(Buffer.concat(copies).equals(bytes), `reuse ${reuse}`).toBe(true)
+      expect(copies.length).toBe(3)
+      if (reuse) expect(buffers.size).toBe(1)
+    }
+    await expect(store.read('t1/nope.bin', { reuse: true })).rejects.toMatchObject({ status: 404 })
+  })
+
   it('leaves nothing behind when the body stream fails midway', async () => {
     async function* broken() {
       yield new Uint8Array([1, 2, 3])

@@ -36,7 +36,8 @@ export async function encodeStoredFile(input: EncodeStoredInput, ctx: { progress
   const flow = new Int32Array(input.flow)
   let sentKiB = 0
   async function* bytes(): AsyncGenerator<Uint8Array> {
-    yield* await getFileStore().read(input.key)
+    // The reader copies each chunk before it asks for the next: one read buffer serves the whole file.
+    yield* await getFileStore().read(input.key, { reuse: true })
   }
   try {
     const it = encodeCsv(bytes(), { ...input, lender: input.ring && new SlotRing(input.ring) })
