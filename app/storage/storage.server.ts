@@ -95,21 +95,37 @@ export class LocalFileStore implements FileStore {
     return Readable.toWeb(await this.open(key)) as unknown as ReadableStream<Uint8Array>
   }
 
-  async read(key: string, opts: { reuse?: boolean } = {}) {
+  async read(key: string, opts: { reuse?: boolean } = {}): Promise<AsyncIterable<Uint8Array>> {
     if (!opts.reuse) return this.open(key, 1024 * 1024)
     const handle = await this.handle(key)
-    return (async function* () {
-      const buf = Buffer.allocUnsafeSlow(1024 * 1024)
-      try {
-        for (;;) {
+    const buf = Buffer.allocUnsafeSlow(1024 * 1024)
+    let closed = false
+    const close = async () => {
+      if (closed) return
+      closed = true
+      await handle.close()
+    }
+    // An iterator object rather than a generator: return() closes the file even before the first read.
+    const it: AsyncIterableIterator<Uint8Array> = {
+      [Symbol.asyncIterator]: () => it,
+      async next() {
+        if (closed) return { done: true, value: undefined }
+        try {
           const { bytesRead } = await handle.read(buf, 0, buf.length, null)
-          if (!bytesRead) return
-          yield buf.subarray(0, bytesRead)
+          if (bytesRead) return { done: false, value: buf.subarray(0, bytesRead) }
+        } catch (e) {
+          await close()
+          throw e
         }
-      } finally {
-        await handle.close()
-      }
-    })()
+        await close()
+        return { done: true, value: undefined }
+      },
+      async return() {
+        await close()
+        return { done: true, value: undefined }
+      },
+    }
+    return it
   }
 
   private async open(key: string, highWaterMark?: number) {

@@ -149,6 +149,28 @@ describe('openCsvRecords', () => {
     }
   })
 
+  it('ends its source when the file fails, or when the reader stops early (the file is closed at once)', async () => {
+    const ended: string[] = []
+    async function* source(name: string, text: string) {
+      try {
+        for (let i = 0; i < text.length; i += 1000) yield Buffer.from(text.slice(i, i + 1000))
+      } finally {
+        ended.push(name)
+      }
+    }
+    const rows = (n: number) => Array.from({ length: n }, (_, i) => `${i},x`).join('\n')
+    // In the header phase (binary data), and half-way (a ragged row after many good ones).
+    await expect(openCsvRecords(source('binary', 'a,b\n1,\u0000\n' + rows(50_000)))).rejects.toMatchObject({ rule: 'binary' })
+    const ragged = await openCsvRecords(source('ragged', `a,b\n${rows(20_000)}\n1,2,3\n${rows(50_000)}`), {}, 4096)
+    await expect((async () => {
+      for await (const b of ragged.batches) void b
+    })()).rejects.toMatchObject({ rule: 'ragged_row' })
+    // A reader that stops after the first batch.
+    const early = await openCsvRecords(source('early', `a,b\n${rows(50_000)}`), {}, 4096)
+    for await (const b of early.batches) if (b) break
+    expect(ended).toEqual(['binary', 'ragged', 'early'])
+  })
+
   it('rejects an unfinished record over the limit without holding the file', async () => {
     const e = await openCsvRecords(chunked(Buffer.from(`a,b\n1,"${'x'.repeat(300_000)}`), () => 10_000), { maxFieldChars: 1e9, maxRecordChars: 100_000 }, 1000)
       .then(async (csv) => {

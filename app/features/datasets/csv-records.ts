@@ -92,8 +92,34 @@ function splitFields(buf: Buffer, from: number, to: number, delim: number, fs: I
 
 /** `readBytes`: how much is read before each split (tests make it small to cut records everywhere). */
 export async function openCsvRecords(source: AsyncIterable<Uint8Array>, limits: Partial<CsvLimits> = {}, readBytes = READ_BYTES): Promise<CsvRecords> {
-  const lim = { ...DEFAULT_LIMITS, ...limits }
   const it = source[Symbol.asyncIterator]()
+  // A file that fails (or a reader that stops early) leaves its source unfinished: end it, so a file is closed now
+  // rather than whenever its handle is collected.
+  const close = () => Promise.resolve(it.return?.()).then(
+    () => {},
+    () => {},
+  )
+  let csv: CsvRecords
+  try {
+    csv = await readRecords(it, limits, readBytes)
+  } catch (e) {
+    await close()
+    throw e
+  }
+  async function* batches(): AsyncGenerator<RecordBatch> {
+    let done = false
+    try {
+      yield* csv.batches
+      done = true
+    } finally {
+      if (!done) await close()
+    }
+  }
+  return { ...csv, batches: batches() }
+}
+
+async function readRecords(it: AsyncIterator<Uint8Array>, limits: Partial<CsvLimits>, readBytes: number): Promise<CsvRecords> {
+  const lim = { ...DEFAULT_LIMITS, ...limits }
   let data: Buffer = EMPTY
   let ended = false
   let bomChecked = false

@@ -61,6 +61,8 @@ export class ByteOut {
   }
   /** The bytes written so far (the buffer is handed over; writing continues in a fresh one). */
   take(): Buffer | null {
+    // A lent slot must go back to its lender once its bytes are used: only takeSlot() says which one it is.
+    if (this.lender) throw new Error('ByteOut.take() with a lender: use takeSlot() and release the slot')
     return this.takeSlot()?.bytes ?? null
   }
   /** Like take(), with the slot the bytes are in (-1: a buffer of their own), which the taker must release. */
