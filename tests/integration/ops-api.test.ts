@@ -89,7 +89,8 @@ describe('HD read endpoints', () => {
     expect(q.body.length).toBeLessThanOrEqual(30)
     expect(q.body[0]).toHaveProperty('day_bucket')
     expect(q.body[0].day_bucket).toMatch(/^\d{4}-\d{2}-\d{2}$/)
-    const h = await json(app.fetch('/api/v1/analytics/agent/queue?groupBy=hour&days=1', { headers: a.viewer.auth }))
+    // days=1 is today since 00:00 UTC, which holds no items yet just after midnight: days=2 always reaches back a day.
+    const h = await json(app.fetch('/api/v1/analytics/agent/queue?groupBy=hour&days=2', { headers: a.viewer.auth }))
     expect(h.body[0]).toHaveProperty('hour_bucket')
     expect((await app.fetch('/api/v1/analytics/agent/queue?groupBy=week', { headers: a.viewer.auth })).status).toBe(400)
     expect((await app.fetch('/api/v1/analytics/agent/quality?days=x', { headers: a.viewer.auth })).status).toBe(400)
