@@ -7,7 +7,8 @@ import { CsvError, DEFAULT_LIMITS, detectDialect, noRows, RecordChecker, recordE
  * character (most machine-written CSV) are split here byte by byte; any stretch with a quote goes through
  * papaparse (`RecordChecker.parse`), exactly as `openCsv` reads it. Both paths apply the same rules
  * (RecordChecker): header, blank records, ragged rows, field and record limits, BOM, CR/LF/CRLF, UTF-8,
- * NUL bytes. The memory held is one read (256 KiB) plus one unfinished record.
+ * NUL bytes. The memory held is one working buffer: a read from the source (up to 1 MiB) plus one unfinished
+ * record, kept at the largest size the file needed (records are limited by maxRecordChars).
  *
  * The differential test (csv-records.test.ts) reads random files with both readers and compares rows and errors.
  */

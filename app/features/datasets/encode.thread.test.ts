@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { closeThreadPool, runInThread } from '#app/jobs/thread-pool.server.ts'
 import type { ColumnSpec } from '#app/features/templates/template-schema.ts'
 import type { EncodeStoredInput, EncodeStoredResult, PostedChunk } from './encode.thread.ts'
-import { encodeCsv, type EncodedChunk } from './file-encoder.ts'
+import { bufferBytes, encodeCsv, type EncodedChunk } from './file-encoder.ts'
 import { getFileStore } from './file-store.server.ts'
 import { SlotRing } from './slot-ring.ts'
 
@@ -97,7 +97,7 @@ describe('encodeStoredFile on a pool thread', () => {
     const local = await collect(encodeCsv(src(), opts))
 
     // Fewer slots than the flow window needs: some chunks must come in buffers of their own.
-    const ring = SlotRing.create(3, flushBytes + (flushBytes >> 2))
+    const ring = SlotRing.create(3, bufferBytes(flushBytes))
     const flow = new SharedArrayBuffer(4)
     const loaded = new Int32Array(flow)
     const got = { bronze: [] as Buffer[], silver: [] as Buffer[], errors: [] as Buffer[] }
