@@ -8,6 +8,10 @@
  * beside it). Prints rows/s, the process's peak RSS during each upload (memory must stay flat as the file grows) and
  * the CPU seconds Node and Postgres spent (the machine has 2 cores: CPU, not waiting, bounds the upload).
  * HD_UPLOAD_TIMING=1 prints each upload's phases.
+ *
+ * --client-mbps N sends the body at N MB/s, as a client on a network would (default: as fast as it can be read);
+ * --modes live,stored uploads once per mode: `live` (the default: on Postgres the file is parsed and loaded while it
+ * arrives) and `stored` (HD_UPLOAD_LIVE=off: stored whole first, then parsed), to compare them.
  */
 import crypto from 'node:crypto'
 import fs from 'node:fs'
@@ -20,6 +24,9 @@ const args = process.argv.slice(2)
 const rowsArg = args[args.indexOf('--rows') + 1]
 const SIZES = (args.includes('--rows') && rowsArg ? rowsArg : '100000,1000000').split(',').map(Number)
 // --repeat N: each size N times (COPY floor and upload alternate); the machine may be shared, so compare the best runs.
+const CLIENT_MBPS = args.includes('--client-mbps') ? Number(args[args.indexOf('--client-mbps') + 1]) : 0
+const MODES = (args.includes('--modes') ? args[args.indexOf('--modes') + 1] : 'live').split(',')
+if (MODES.some((m) => m !== 'live' && m !== 'stored')) throw new Error('--modes takes live and/or stored')
 const REPEAT = args.includes('--repeat') ? Math.max(1, Number(args[args.indexOf('--repeat') + 1]) || 1) : 1
 if (!process.env.DATABASE_URL) {
   console.error('Set DATABASE_URL to the Postgres to benchmark against (e.g. postgres://postgres@127.0.0.1:5432/bench)')
@@ -67,7 +74,15 @@ async function generate(file: string, n: number) {
 function multipartStream(file: string, boundary: string): ReadableStream<Uint8Array> {
   async function* parts() {
     yield Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="files"; filename="bench.csv"\r\nContent-Type: text/csv\r\n\r\n`)
-    yield* fs.createReadStream(file, { highWaterMark: 256 * 1024 })
+    const t0 = performance.now()
+    let sent = 0
+    for await (const chunk of fs.createReadStream(file, { highWaterMark: CLIENT_MBPS ? 64 * 1024 : 256 * 1024 })) {
+      // At most CLIENT_MBPS: wait until the bytes sent so far are due.
+      const due = CLIENT_MBPS ? (sent / (CLIENT_MBPS * 1e6)) * 1000 - (performance.now() - t0) : 0
+      if (due > 1) await new Promise((r) => setTimeout(r, due))
+      sent += (chunk as Buffer).length
+      yield chunk as Buffer
+    }
     yield Buffer.from(`\r\n--${boundary}--\r\n`)
   }
   return Readable.toWeb(Readable.from(parts())) as ReadableStream<Uint8Array>
@@ -121,6 +136,7 @@ async function main() {
   )
   console.log(`Postgres: ${process.env.DATABASE_URL!.replace(/:[^:@/]*@/, ':***@')}  node ${process.version}  ${os.cpus().length} CPUs`)
   const dbName = new URL(process.env.DATABASE_URL!).pathname.slice(1)
+  if (CLIENT_MBPS) console.log(`The client sends at ${CLIENT_MBPS} MB/s.`)
   console.log('rows       size     COPY floor          upload+validate+load       ratio   peak RSS (upload)  invalid rows    CPU s: node / postgres')
 
   for (const n of SIZES) {
@@ -152,9 +168,14 @@ async function main() {
     }
     const floor = await copyFloor(false)
     const logged = await copyFloor(true)
+    for (const mode of MODES) await uploadOnce(mode, { n, file, invalid, bytes }, floor, logged)
+  }
+
+  async function uploadOnce(mode: string, { n, file, invalid, bytes }: { n: number; file: string; invalid: number; bytes: number }, floor: { sec: number; pg: number }, logged: { sec: number }) {
     const copySec = floor.sec
     const floorPg = floor.pg
-
+    if (mode === 'stored') process.env.HD_UPLOAD_LIVE = 'off'
+    else delete process.env.HD_UPLOAD_LIVE
     global.gc?.()
     const stop = rssSampler()
     const cpu0 = process.cpuUsage()
@@ -183,7 +204,8 @@ async function main() {
     console.log(
       `${String(n).padEnd(10)} ${mb(bytes).padEnd(8)} ${copySec.toFixed(2)} s ${Math.round(copyRate).toLocaleString('en').padStart(9)} rows/s  ` +
         `${upSec.toFixed(2)} s ${Math.round(upRate).toLocaleString('en').padStart(9)} rows/s   ${(upRate / copyRate).toFixed(2)}    ${mb(peak).padEnd(18)} ${String(f.error_report?.invalid_rows ?? 0).padEnd(6)}(expected ${invalid})  ${nodeCpu.toFixed(2)} / ${pgCpu.toFixed(2)} (COPY floor: postgres ${floorPg.toFixed(2)})` +
-        `   logged floor ${logged.sec.toFixed(2)} s, ratio ${(upRate / (n / logged.sec)).toFixed(2)}`,
+        `   logged floor ${logged.sec.toFixed(2)} s, ratio ${(upRate / (n / logged.sec)).toFixed(2)}` +
+        (MODES.length > 1 || CLIENT_MBPS ? `   [${mode}${CLIENT_MBPS ? `, receiving alone takes ${(bytes / (CLIENT_MBPS * 1e6)).toFixed(2)} s` : ''}]` : ''),
     )
     await fetchDelete(body.dataset_id)
   }

@@ -6,6 +6,7 @@ import type { EncodeStoredInput, EncodeStoredResult, PostedChunk } from './encod
 import { bufferBytes, encodeCsv, type EncodedChunk } from './file-encoder.ts'
 import { getFileStore } from './file-store.server.ts'
 import { SlotRing } from './slot-ring.ts'
+import { ChannelWriter } from './byte-channel.ts'
 
 const columns: ColumnSpec[] = [
   { column_name: 'id', data_type: 'Integer', default_value: null },
@@ -156,5 +157,83 @@ describe('encodeStoredFile on a pool thread', () => {
       aheadKiB: 1024,
     } satisfies EncodeStoredInput)
     expect(r).toMatchObject({ ok: false, rule: 'ragged_row', details: { row: 2, fields: 2, expected: 3 } })
+  })
+
+  describe('reading the file as it arrives (ByteChannel)', () => {
+    const text = (() => {
+      let t = 'id,name,at\n'
+      for (let i = 1; i <= 40_000; i++) t += `${i % 97 ? i : 'x'},${i % 13 ? 'n' + i : '"q\tuoted, ""x"""'},${i % 89 ? '2025-01-02T03:04:05Z' : 'soon'}\n`
+      return Buffer.from(t)
+    })()
+    const opts = { columns, fileId: 9, tenantId: 'T', flushBytes: 64 * 1024 }
+    /** Runs the thread on the channel, acknowledging every chunk at once; collects what it posts. */
+    function run(channel: ChannelWriter) {
+      const got = { bronze: [] as Buffer[], silver: [] as Buffer[], errors: [] as Buffer[] }
+      const flow = new SharedArrayBuffer(4)
+      const loaded = new Int32Array(flow)
+      const task = runInThread<EncodeStoredResult>(
+        '#app/features/datasets/encode.thread.ts',
+        'encodeStoredFile',
+        { ...opts, key: 'tenants/test/uploads/not-stored.csv', flow, aheadKiB: 4096, live: channel.spec } satisfies EncodeStoredInput,
+        {
+          onProgress: (v) => {
+            const c = v as PostedChunk
+            for (const k of ['bronze', 'silver', 'errors'] as const) if (c[k]) got[k].push(Buffer.from(c[k]!))
+            Atomics.add(loaded, 0, c.kib)
+            Atomics.notify(loaded, 0)
+          },
+        },
+      )
+      return { task, got }
+    }
+    /** Writes `bytes` in uneven pieces (1 byte to 40 KB), pausing now and then, as a network would deliver them. */
+    async function send(channel: ChannelWriter, bytes: Buffer, seed = 7) {
+      let x = seed
+      const rand = () => (x = (x * 1103515245 + 12345) % 2147483648) / 2147483648
+      for (let i = 0; i < bytes.length; ) {
+        const n = Math.min(bytes.length - i, 1 + Math.floor(rand() ** 3 * 40_000))
+        if (!(await channel.write(bytes.subarray(i, i + n)))) return false
+        i += n
+        if (rand() < 0.05) await new Promise((r) => setTimeout(r, 1))
+      }
+      return true
+    }
+
+    it('gives the same COPY data as reading the stored file, through a channel far smaller than the file', async () => {
+      async function* src() {
+        yield text
+      }
+      const local = await collect(encodeCsv(src(), opts))
+      // 16 KiB: the writer wraps around ~80 times and often waits for the reader.
+      const channel = new ChannelWriter(16 * 1024)
+      const { task, got } = run(channel)
+      expect(await send(channel, text)).toBe(true)
+      channel.end()
+      const r = await task
+      expect(r.ok).toBe(true)
+      for (const k of ['bronze', 'silver', 'errors'] as const) expect(Buffer.concat(got[k]).equals(local.data[k]), k).toBe(true)
+      expect(r.ok && r.file).toEqual(local.result)
+    })
+
+    it('never takes a cut-off file for a whole one: a writer that fails makes the thread fail', async () => {
+      const channel = new ChannelWriter(16 * 1024)
+      const { task } = run(channel)
+      // Cut at a line end: without the failure the first half would be a valid, shorter file.
+      const half = text.subarray(0, text.indexOf('\n', text.length >> 1) + 1)
+      await send(channel, half)
+      channel.fail()
+      await expect(task).rejects.toThrow(/stopped before the file was complete/)
+    })
+
+    it('lets the writer go on when the reader stops early (a CSV error): writes are dropped, nothing waits', async () => {
+      const channel = new ChannelWriter(16 * 1024)
+      const { task } = run(channel)
+      const bad = Buffer.concat([Buffer.from('id,name,at\n1,a,2025-01-01\n2,b\n'), text.subarray(text.indexOf('\n') + 1)])
+      const writing = send(channel, bad)
+      expect(await task).toMatchObject({ ok: false, rule: 'ragged_row', details: { row: 2 } })
+      // The file is 60× the channel: the writer can only finish because the reader's give-up released it.
+      expect(await writing).toBe(false)
+      expect(channel.cancelled).toBe(true)
+    })
   })
 })

@@ -3,6 +3,7 @@ import { CsvError, type CsvLimits } from './csv.server.ts'
 import { encodeCsv, type EncodedChunk, type EncodedFile } from './file-encoder.ts'
 import type { ColumnSpec } from '#app/features/templates/template-schema.ts'
 import { SlotRing, type RingSpec } from './slot-ring.ts'
+import { channelReader, type ChannelSpec } from './byte-channel.ts'
 
 /**
  * Runs on a pool thread (runInThread): reads a stored upload, parses and validates it and posts the COPY
@@ -22,6 +23,8 @@ export interface EncodeStoredInput {
   aheadKiB: number
   /** Shared slots for bronze and silver (see slot-ring.ts); without it each chunk's buffers are moved. */
   ring?: RingSpec
+  /** The file's bytes as they arrive (byte-channel.ts), instead of reading `key` from the store. */
+  live?: ChannelSpec
 }
 
 export type EncodeStoredResult = { ok: true; file: EncodedFile } | { ok: false; rule: string; message: string; details: Record<string, unknown> }
@@ -36,8 +39,8 @@ export async function encodeStoredFile(input: EncodeStoredInput, ctx: { progress
   const flow = new Int32Array(input.flow)
   let sentKiB = 0
   async function* bytes(): AsyncGenerator<Uint8Array> {
-    // The reader copies each chunk before it asks for the next: one read buffer serves the whole file.
-    yield* await getFileStore().read(input.key, { reuse: true })
+    // The reader copies each chunk before it asks for the next: one read buffer (or the channel's) serves the file.
+    yield* input.live ? channelReader(input.live) : await getFileStore().read(input.key, { reuse: true })
   }
   try {
     const it = encodeCsv(bytes(), { ...input, lender: input.ring && new SlotRing(input.ring) })

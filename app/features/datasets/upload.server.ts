@@ -1,7 +1,7 @@
 import crypto from 'node:crypto'
 import { withoutNul } from '#app/http/schemas.ts'
 import path from 'node:path'
-import { Readable } from 'node:stream'
+import { Readable, Transform } from 'node:stream'
 import busboy from 'busboy'
 import { z } from 'zod'
 import { asCaller, type Db } from '#app/db/db.server.ts'
@@ -17,6 +17,7 @@ import { getThreadPool, runInThread } from '#app/jobs/thread-pool.server.ts'
 import type { EncodeStoredInput, EncodeStoredResult, PostedChunk } from './encode.thread.ts'
 import { bufferBytes, encodeCsv, type EncodedFile } from './file-encoder.ts'
 import { SlotRing } from './slot-ring.ts'
+import { ChannelWriter } from './byte-channel.ts'
 import { openSink, type CopySink } from './copy-sink.server.ts'
 import { openSideLoad, type SideLoad } from './side-load.server.ts'
 import { ident, withLoadTx, type LoadTx } from './load-tx.server.ts'
@@ -37,7 +38,15 @@ export interface ReceivedFile {
   fileName: string
   key: string
   size: number
+  /** A file processed while it arrives: its bytes come through this channel; `size` is known once `stored` settles. */
+  live?: { channel: ChannelWriter; stored: Promise<number> }
 }
+
+/**
+ * Called at the first file part with the form fields sent before it: a channel to receive that file's bytes as they
+ * arrive (they are still stored as well), or null.
+ */
+export type FileTap = (fields: Record<string, string>, file: { fileName: string; key: string }) => ChannelWriter | null
 
 const uploadParams = z.object({
   dataset_name: z.string('is required').trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters').refine(withoutNul, 'must not contain NUL characters'),
@@ -52,8 +61,11 @@ function safeFileName(name: string | undefined): string {
   return (base || 'upload.csv').slice(0, 255)
 }
 
-/** Streams the multipart body: `files` parts go to the store, other parts are fields. */
-export async function receiveUpload(request: Request, tenantId: string): Promise<{ fields: Record<string, string>; files: ReceivedFile[] }> {
+/**
+ * Streams the multipart body: `files` parts go to the store, other parts are fields. `tap` may take the first file's
+ * bytes as they arrive (see FileTap); its channel is ended when the file is complete and failed otherwise.
+ */
+export async function receiveUpload(request: Request, tenantId: string, tap?: FileTap): Promise<{ fields: Record<string, string>; files: ReceivedFile[] }> {
   const ct = request.headers.get('content-type') ?? ''
   if (!/^multipart\/form-data/i.test(ct)) throw badRequest('files', "send the file(s) as multipart/form-data in a part named 'files'")
   if (!request.body) throw badRequest('files', 'no file was sent')
@@ -61,6 +73,7 @@ export async function receiveUpload(request: Request, tenantId: string): Promise
   const fields: Record<string, string> = {}
   const files: (ReceivedFile & { truncated: boolean })[] = []
   const puts: Promise<unknown>[] = []
+  let tapped = false
   let tooMany = false
   let bb: busboy.Busboy
   try {
@@ -79,11 +92,20 @@ export async function receiveUpload(request: Request, tenantId: string): Promise
           stream.resume()
           return
         }
-        const entry = { fileName: safeFileName(info.filename), key: `${prefix}/${crypto.randomUUID()}.csv`, size: 0, truncated: false }
+        const entry: ReceivedFile & { truncated: boolean } = { fileName: safeFileName(info.filename), key: `${prefix}/${crypto.randomUUID()}.csv`, size: 0, truncated: false }
         files.push(entry)
         stream.on('limit', () => (entry.truncated = true))
+        const channel = !tapped && tap ? tap({ ...fields }, entry) : null
+        tapped = true
+        const put = store.put(entry.key, channel ? teeInto(stream, channel, () => entry.truncated) : stream)
+        if (channel) {
+          // Awaited by the load once the file is parsed; a failed write is reported by this receive.
+          const stored = put.then((r) => r.size)
+          stored.catch(() => {})
+          entry.live = { channel, stored }
+        }
         puts.push(
-          store.put(entry.key, stream).then(
+          put.then(
             (r) => void (entry.size = r.size),
             (e) => {
               stream.resume()
@@ -96,7 +118,11 @@ export async function receiveUpload(request: Request, tenantId: string): Promise
       bb.on('error', reject)
       bb.on('close', resolve)
       Readable.fromWeb(request.body as any)
-        .on('error', reject)
+        .on('error', (e) => {
+          // The client went away: end the file part being read too (busboy destroys it), or its store write waits forever.
+          bb.destroy(e)
+          reject(e)
+        })
         .pipe(bb)
     })
     await Promise.all(puts)
@@ -104,12 +130,40 @@ export async function receiveUpload(request: Request, tenantId: string): Promise
     const cut = files.find((f) => f.truncated)
     if (cut) throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `${cut.fileName}: larger than ${MAX_FILE_BYTES} bytes`)
   } catch (e) {
+    // A file taken as it arrives is not complete: its reader must not wait for more.
+    for (const f of files) f.live?.channel.fail()
     await Promise.allSettled(puts)
     await deleteStored(files)
     if (e instanceof ApiError) throw e
     throw badRequest('files', 'the multipart body could not be read')
   }
   return { fields, files: files.map(({ fileName, key, size }) => ({ fileName, key, size })) }
+}
+
+/**
+ * The file part's bytes, each also written to `channel` first (its room bounds how far the reader may lag); the
+ * channel is ended with the part, or failed if the part was cut short or broke.
+ */
+function teeInto(part: Readable, channel: ChannelWriter, truncated: () => boolean): Readable {
+  const tee = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      channel.write(chunk).then(
+        () => done(null, chunk),
+        (e) => done(e as Error),
+      )
+    },
+    flush(done) {
+      if (truncated()) channel.fail()
+      else channel.end()
+      done()
+    },
+    destroy(err, done) {
+      channel.fail()
+      done(err)
+    },
+  })
+  part.on('error', (e) => tee.destroy(e))
+  return part.pipe(tee)
 }
 
 async function deleteStored(files: { key: string }[]) {
@@ -324,7 +378,12 @@ async function loadFile(tx: LoadTx, target: DatasetTarget, file: ReceivedFile, l
   )
   const input = { key: file.key, columns: target.columns, fileId, tenantId: target.tenantId, limits, flushBytes: tx.streamCopy ? STREAM_CHUNK_BYTES : COPY_CHUNK_BYTES }
   try {
-    if (file.size >= threadMinBytes() && poolIsFree()) {
+    if (file.live) {
+      // Read as it arrives (only on a pool thread: its reader blocks); the writer must never wait for a reader that is gone.
+      ring = tx.streamCopy ? takeRing() : undefined
+      encoded = await encodeOnThread({ ...input, live: file.live.channel.spec }, sink, ring).finally(() => file.live!.channel.cancel())
+      file.size = await file.live.stored
+    } else if (file.size >= threadMinBytes() && poolIsFree()) {
       ring = tx.streamCopy ? takeRing() : undefined
       encoded = await encodeOnThread(input, sink, ring)
     } else {
@@ -357,10 +416,11 @@ async function loadFile(tx: LoadTx, target: DatasetTarget, file: ReceivedFile, l
   const { rows: out } = await tx.query<FileOut>(
     `update public.dataset_files
         set delimiter = $2, header = $3::jsonb, total_records = $4, total_fields = $5, valid_records = $6,
-            invalid_records = $7, error_count = $8, error_report = $9::jsonb
+            invalid_records = $7, error_count = $8, error_report = $9::jsonb,
+            size_bytes = $10
       where id = $1
   returning dataset_id, id, file_name, created_at, modified_at, total_fields, total_records, error_report`,
-    [fileId, delimiter, JSON.stringify(header), proc.total, header.length, proc.valid, proc.total - proc.valid, proc.errorCount, report === null ? null : JSON.stringify(report)],
+    [fileId, delimiter, JSON.stringify(header), proc.total, header.length, proc.valid, proc.total - proc.valid, proc.errorCount, report === null ? null : JSON.stringify(report), file.size],
   )
   return out[0]
 }
@@ -412,7 +472,49 @@ const timing = (phase: string, t0: number) => {
   if (process.env.HD_UPLOAD_TIMING) console.log(`[upload] ${phase} after ${Math.round(performance.now() - t0)} ms`)
 }
 
-/** POST /api/v1/dataset/upload */
+type UploadParams = z.infer<typeof uploadParams> & { usage: string }
+
+/** The upload's parameters from the form fields and the query string (which wins), checked: a 400 naming the field. */
+function checkParams(merged: Record<string, unknown>): UploadParams {
+  const parsed = uploadParams.safeParse(merged)
+  if (!parsed.success) {
+    const i = parsed.error.issues[0]
+    throw badRequest(String(i.path[0] ?? 'query'), i.message)
+  }
+  const p = parsed.data
+  const usage = normalizeUsage(p.usage)
+  if (!usage) throw badRequest('usage', "must be one of p (prediction), t (training), f (forecasting), e (evaluation), o (other)")
+  if (p.iceberg_table_name !== undefined && p.iceberg_table_name !== '' && !ICEBERG_NAME_RE.test(p.iceberg_table_name)) {
+    throw badRequest('iceberg_table_name', 'use lower-case letters, digits and _, starting with a letter, at most 48 characters')
+  }
+  return { ...p, usage }
+}
+
+/**
+ * Uploads loaded while their first file arrives (see uploadDataset): each holds a transaction and a pool thread
+ * for as long as its client takes to send, so they are few.
+ */
+const MAX_LIVE_LOADS = 2
+let liveLoads = 0
+/** Uploads started while their first file arrived, since the process started (tests check the path was taken). */
+export const uploadCounters = { live: 0 }
+
+function canLoadLive(db: Db, request: Request): boolean {
+  if (db.engine !== 'postgres' || process.env.HD_UPLOAD_LIVE === 'off' || liveLoads >= MAX_LIVE_LOADS || !poolIsFree()) return false
+  // A body known to be small is received in no time: storing it first costs nothing and holds nothing open.
+  const length = Number(request.headers.get('content-length') ?? NaN)
+  return !(length < threadMinBytes())
+}
+
+/**
+ * POST /api/v1/dataset/upload
+ *
+ * On Postgres, when the parameters (query string, or form fields sent before the files) name a template, the first
+ * file is parsed, validated and loaded while it arrives: the load's transaction opens at its first byte, and its
+ * bytes reach the pool thread through a ByteChannel as well as the file store. Otherwise, and for the other
+ * files, each file is stored whole first. Either way nothing commits before the whole body has arrived, and a
+ * failure anywhere leaves nothing behind.
+ */
 export async function uploadDataset(
   db: Db,
   caller: Caller,
@@ -421,41 +523,82 @@ export async function uploadDataset(
   limits?: Partial<CsvLimits>,
 ): Promise<UploadResult> {
   const t0 = (T0 = performance.now())
-  const { fields, files } = await receiveUpload(request, caller.tenantId)
-  timing('received', t0)
-  try {
-    if (!files.length) throw badRequest('files', "no file was sent (multipart part 'files')")
-    const merged = { ...fields, ...Object.fromEntries(Object.entries(query).filter(([, v]) => v !== undefined && v !== '')) }
-    const parsed = uploadParams.safeParse(merged)
-    if (!parsed.success) {
-      const i = parsed.error.issues[0]
-      throw badRequest(String(i.path[0] ?? 'query'), i.message)
-    }
-    const p = parsed.data
-    const usage = normalizeUsage(p.usage)
-    if (!usage) throw badRequest('usage', "must be one of p (prediction), t (training), f (forecasting), e (evaluation), o (other)")
-    if (p.iceberg_table_name !== undefined && p.iceberg_table_name !== '' && !ICEBERG_NAME_RE.test(p.iceberg_table_name)) {
-      throw badRequest('iceberg_table_name', 'use lower-case letters, digits and _, starting with a letter, at most 48 characters')
-    }
-    const inferred = p.template_id === undefined ? await inferColumns(files, limits) : undefined
-
-    const side = await sideLoad(db)
+  const fromQuery = Object.fromEntries(Object.entries(query).filter(([, v]) => v !== undefined && v !== ''))
+  let live: Promise<UploadResult> | null = null
+  const tap: FileTap = (fields, first) => {
+    if (!canLoadLive(db, request)) return null
+    let p: UploadParams
     try {
-      return await withLoadTx(db, caller.claims, async (tx) => {
-        const columns = inferred ?? (await loadTemplate(tx, p.template_id!))
-        const result = await createDataset(tx, caller.tenantId, { ...p, usage }, columns, inferred !== undefined, files, limits, side ?? undefined)
-        timing('loaded', t0)
-        return result
-      }).finally(() => timing('committed', t0))
-    } catch (e) {
-      await side?.discard()
-      throw e
-    } finally {
-      if (side) sideLoads--
+      p = checkParams({ ...fields, ...fromQuery })
+    } catch {
+      return null // reported once the body is in, as for any upload
     }
+    if (p.template_id === undefined) return null
+    const channel = new ChannelWriter()
+    // The first file as it arrives, then the others once stored; the parameters must not change after the first file.
+    async function* files(): AsyncGenerator<ReceivedFile> {
+      yield first as ReceivedFile
+      const all = await received
+      if (JSON.stringify(checkParams({ ...all.fields, ...fromQuery })) !== JSON.stringify(p)) {
+        throw badRequest('files', 'send the form fields before the files (a field after a file changed the upload)')
+      }
+      yield* all.files.slice(1)
+    }
+    liveLoads++
+    uploadCounters.live++
+    live = loadDataset(db, caller, p, undefined, files(), limits).finally(() => {
+      liveLoads--
+      channel.cancel()
+    })
+    live.catch(() => {})
+    return channel
+  }
+  const received = receiveUpload(request, caller.tenantId, tap)
+  received.catch(() => {})
+  let rx: Awaited<typeof received>
+  try {
+    rx = await received
+  } catch (e) {
+    // The stored files are gone; a load that started rolls back (its file's channel failed).
+    await (live as Promise<UploadResult> | null)?.catch(() => {})
+    throw e
+  }
+  timing('received', t0)
+  const { fields, files } = rx
+  try {
+    if (live) return await live
+    if (!files.length) throw badRequest('files', "no file was sent (multipart part 'files')")
+    const p = checkParams({ ...fields, ...fromQuery })
+    const inferred = p.template_id === undefined ? await inferColumns(files, limits) : undefined
+    return await loadDataset(db, caller, p, inferred, files, limits)
   } catch (e) {
     await deleteStored(files)
     throw e
+  }
+}
+
+/** Creates the dataset and loads its files in one transaction (with bronze on a second one when it can). */
+async function loadDataset(
+  db: Db,
+  caller: Caller,
+  p: UploadParams,
+  inferred: ColumnSpec[] | undefined,
+  files: ReceivedFile[] | AsyncIterable<ReceivedFile>,
+  limits?: Partial<CsvLimits>,
+): Promise<UploadResult> {
+  const side = await sideLoad(db)
+  try {
+    return await withLoadTx(db, caller.claims, async (tx) => {
+      const columns = inferred ?? (await loadTemplate(tx, p.template_id!))
+      const result = await createDataset(tx, caller.tenantId, p, columns, inferred !== undefined, files, limits, side ?? undefined)
+      timing('loaded', T0)
+      return result
+    }).finally(() => timing('committed', T0))
+  } catch (e) {
+    await side?.discard()
+    throw e
+  } finally {
+    if (side) sideLoads--
   }
 }
 
@@ -466,7 +609,7 @@ export async function createDataset(
   p: { dataset_name: string; usage: string; template_id?: number; iceberg_table_name?: string },
   columns: ColumnSpec[],
   inferred: boolean,
-  files: ReceivedFile[],
+  files: ReceivedFile[] | AsyncIterable<ReceivedFile>,
   limits?: Partial<CsvLimits>,
   side?: SideLoad,
 ): Promise<UploadResult> {
@@ -496,7 +639,7 @@ export async function createDataset(
   }
   await createTables(tx, target, tableName)
   const out: FileOut[] = []
-  for (const f of files) out.push(await loadFile(tx, target, f, limits))
+  for await (const f of files) out.push(await loadFile(tx, target, f, limits))
   await refreshDatasetTotals(tx, target.id)
   if (side) {
     await tx.asServer()
