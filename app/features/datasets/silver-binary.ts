@@ -118,12 +118,17 @@ export class ByteOut {
   }
   /** A non-negative integer in decimal ASCII. */
   decimal(v: number) {
-    if (v < 10) {
-      this.buf[this.pos++] = 48 + v
-      return
-    }
-    const s = String(v)
-    for (let i = 0; i < s.length; i++) this.buf[this.pos++] = s.charCodeAt(i)
+    // Digits written from the right, no string made (this runs once per row).
+    let n = 1
+    for (let x = v; x >= 10; x = Math.floor(x / 10)) n++
+    const b = this.buf
+    let p = this.pos + n
+    this.pos = p
+    do {
+      const q = Math.floor(v / 10)
+      b[--p] = 48 + (v - q * 10)
+      v = q
+    } while (v > 0)
   }
 }
 
@@ -137,11 +142,13 @@ export function daysFromCivil(y: number, m: number, d: number): number {
   return era * 146097 + doe - 719468
 }
 
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+
 function validDate(y: number, m: number, d: number) {
   if (y < 1 || m < 1 || m > 12 || d < 1) return false
   if (d <= 28) return true
-  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0)
-  return d <= [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1]
+  if (m === 2) return d === 29 && y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0)
+  return d <= MONTH_DAYS[m - 1]
 }
 
 /** rint(): round half to even, as Postgres rounds fractional seconds to microseconds. */
