@@ -192,10 +192,22 @@ function deserializeError(e: SerializedError) {
 }
 
 // One pool per process, shared by every copy of this module.
-const g = globalThis as { __hotdashThreadPool?: ThreadPool }
+const g = globalThis as { __hotdashThreadPool?: ThreadPool; __hotdashLivePool?: ThreadPool }
 
 export function getThreadPool() {
   return (g.__hotdashThreadPool ??= new ThreadPool())
+}
+
+/** Threads of the live pool: the most tasks its callers run on it at once. */
+export const LIVE_THREADS = 2
+
+/**
+ * A second, small pool for tasks that wait on a client (an upload parsed while it arrives, upload.server.ts): such a
+ * task can hold its thread for as long as a slow client sends, so it must not take one that jobs and other uploads
+ * queue for. Its callers run at most LIVE_THREADS tasks on it at once, so none ever queues.
+ */
+export function getLiveThreadPool() {
+  return (g.__hotdashLivePool ??= new ThreadPool(LIVE_THREADS))
 }
 
 /** Runs `exportName` of `modulePath` (absolute path or '#app/…' specifier) on a pool thread. */
@@ -204,7 +216,7 @@ export function runInThread<T = unknown>(modulePath: string, exportName: string,
 }
 
 export async function closeThreadPool() {
-  const pool = g.__hotdashThreadPool
-  g.__hotdashThreadPool = undefined
-  await pool?.close()
+  const pools = [g.__hotdashThreadPool, g.__hotdashLivePool]
+  g.__hotdashThreadPool = g.__hotdashLivePool = undefined
+  await Promise.all(pools.map((p) => p?.close()))
 }

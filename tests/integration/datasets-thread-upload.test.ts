@@ -2,6 +2,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { uploadCounters } from '#app/features/datasets/upload.server.ts'
+import { getThreadPool } from '#app/jobs/thread-pool.server.ts'
 import { createTemplate, json, setupTestApp, uploadCsv, type TestApp, type TestTenant } from '#tests/support/app.ts'
 
 /**
@@ -117,7 +118,7 @@ describe('upload parsed on a pool thread', () => {
  * A multipart body: `before` fields, the files, `after` fields, sent in 64 KiB pieces with pauses (the load runs while
  * it arrives); `breakAt` cuts it off with an error there.
  */
-function body(boundary: string, files: string[], o: { before?: Record<string, string>; after?: Record<string, string>; breakAt?: number } = {}) {
+function body(boundary: string, files: string[], o: { before?: Record<string, string>; after?: Record<string, string>; breakAt?: number; pauseAt?: number; resume?: Promise<unknown> } = {}) {
   const field = (k: string, v: string) => `--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`
   const file = (text: string, i: number) => `--${boundary}\r\nContent-Disposition: form-data; name="files"; filename="live-${i}.csv"\r\nContent-Type: text/csv\r\n\r\n${text}\r\n`
   const text = [...Object.entries(o.before ?? {}).map(([k, v]) => field(k, v)), ...files.map(file), ...Object.entries(o.after ?? {}).map(([k, v]) => field(k, v)), `--${boundary}--\r\n`]
@@ -126,6 +127,10 @@ function body(boundary: string, files: string[], o: { before?: Record<string, st
   return new ReadableStream<Uint8Array>({
     async pull(c) {
       if (o.breakAt !== undefined && pos >= o.breakAt) return c.error(new Error('the client went away'))
+      if (o.pauseAt !== undefined && pos >= o.pauseAt && o.resume) {
+        await o.resume
+        o.resume = undefined
+      }
       if (pos >= bytes.length) return c.close()
       c.enqueue(bytes.subarray(pos, pos + 65536))
       pos += 65536
@@ -204,6 +209,26 @@ describe.runIf(process.env.TEST_DATABASE_URL)('loaded while it arrives (Postgres
     const r = await send(`dataset_name=live-after-break&usage=t&template_id=${templateId}`, body('b4', [g.text]), 'b4')
     expect(r.status).toBe(409)
     expect(await state()).toEqual(before)
+  }, 60_000)
+
+  it('a slow client holds no thread that others need: another upload and a pool task finish while it pauses', async () => {
+    let release!: () => void
+    const paused = new Promise<void>((r) => setTimeout(r, 15_000) && (release = r))
+    const slow = send(`dataset_name=live-slow&usage=t&template_id=${templateId}`, body('b6', [g.text], { pauseAt: 1024 * 1024, resume: paused }), 'b6')
+    await new Promise((r) => setTimeout(r, 200))
+    const t0 = performance.now()
+    // A task on the shared pool (jobs and large stored uploads use it) and another upload, while the first one waits.
+    const task = await getThreadPool().run<{ ok: boolean }>('#app/features/datasets/encode.thread.ts', 'encodeStoredFile', {
+      key: 'tenants/none/missing.csv', columns: [], fileId: 1, tenantId: t.id, flushBytes: 1024, flow: new SharedArrayBuffer(4), aheadKiB: 1024,
+    }).catch((e: Error) => ({ ok: false, message: e.message }))
+    expect(task).toMatchObject({ ok: false })
+    const other = await send(`dataset_name=live-fast&usage=t&template_id=${templateId}`, body('b7', [generate(20_000, 7).text]), 'b7')
+    expect(other.status).toBe(201)
+    expect(performance.now() - t0).toBeLessThan(10_000)
+    release()
+    const r = await slow
+    expect(r.status).toBe(201)
+    expect(r.body.files[0].total_records).toBe(60_000)
   }, 60_000)
 
   it('the files after the first are stored whole, then loaded after it, in order', async () => {

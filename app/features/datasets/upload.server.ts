@@ -13,7 +13,7 @@ import { logError } from '#app/http/log.server.ts'
 import { CsvError, type CsvLimits } from './csv.server.ts'
 import { openCsvRecords } from './csv-records.ts'
 import { getFileStore } from './file-store.server.ts'
-import { getThreadPool, runInThread } from '#app/jobs/thread-pool.server.ts'
+import { getLiveThreadPool, getThreadPool, LIVE_THREADS, type ThreadPool } from '#app/jobs/thread-pool.server.ts'
 import type { EncodeStoredInput, EncodeStoredResult, PostedChunk } from './encode.thread.ts'
 import { bufferBytes, encodeCsv, type EncodedFile } from './file-encoder.ts'
 import { SlotRing } from './slot-ring.ts'
@@ -97,22 +97,30 @@ export async function receiveUpload(request: Request, tenantId: string, tap?: Fi
         stream.on('limit', () => (entry.truncated = true))
         const channel = !tapped && tap ? tap({ ...fields }, entry) : null
         tapped = true
-        const put = store.put(entry.key, channel ? teeInto(stream, channel, () => entry.truncated) : stream)
+        // The part may fail (the client went away) before the store attaches to it: the store's write reports it.
+        stream.on('error', () => {})
+        const tee = channel && teeInto(stream, channel, () => entry.truncated)
+        const put = store.put(entry.key, tee ?? stream)
         if (channel) {
           // Awaited by the load once the file is parsed; a failed write is reported by this receive.
           const stored = put.then((r) => r.size)
           stored.catch(() => {})
           entry.live = { channel, stored }
         }
-        puts.push(
-          put.then(
-            (r) => void (entry.size = r.size),
-            (e) => {
-              stream.resume()
-              throw e
-            },
-          ),
+        const stored = put.then(
+          (r) => void (entry.size = r.size),
+          (e) => {
+            // Read the rest of the part into nothing, so the body goes on (and the tee's reader fails).
+            if (tee) {
+              tee.destroy(e as Error)
+              stream.unpipe(tee)
+            }
+            stream.resume()
+            throw e
+          },
         )
+        stored.catch(() => {}) // reported by Promise.all(puts) once the body is read
+        puts.push(stored)
       })
       bb.on('filesLimit', () => (tooMany = true))
       bb.on('error', reject)
@@ -144,7 +152,7 @@ export async function receiveUpload(request: Request, tenantId: string, tap?: Fi
  * The file part's bytes, each also written to `channel` first (its room bounds how far the reader may lag); the
  * channel is ended with the part, or failed if the part was cut short or broke.
  */
-function teeInto(part: Readable, channel: ChannelWriter, truncated: () => boolean): Readable {
+function teeInto(part: Readable, channel: ChannelWriter, truncated: () => boolean): Transform {
   const tee = new Transform({
     transform(chunk: Buffer, _enc, done) {
       channel.write(chunk).then(
@@ -163,6 +171,8 @@ function teeInto(part: Readable, channel: ChannelWriter, truncated: () => boolea
     },
   })
   part.on('error', (e) => tee.destroy(e))
+  // An error before the store attaches to the tee: the store's write reports it.
+  tee.on('error', () => {})
   return part.pipe(tee)
 }
 
@@ -321,11 +331,11 @@ const idleRings: SlotRing[] = []
 const takeRing = () => idleRings.pop() ?? SlotRing.create(RING_SLOTS, bufferBytes(STREAM_CHUNK_BYTES))
 function returnRing(ring: SlotRing) {
   // Only a ring whose slots are all back (its thread ended normally) is reused; at most one per pool thread.
-  if (ring.lent() === 0 && idleRings.length < getThreadPool().size) idleRings.push(ring)
+  if (ring.lent() === 0 && idleRings.length < getThreadPool().size + MAX_LIVE_LOADS) idleRings.push(ring)
 }
 
 /** Parses and validates on a pool thread; the sink gets each chunk in order. Returns what encodeCsv returns. */
-async function encodeOnThread(input: Omit<EncodeStoredInput, 'flow' | 'aheadKiB' | 'ring'>, sink: CopySink, ring?: SlotRing): Promise<EncodedFile> {
+async function encodeOnThread(input: Omit<EncodeStoredInput, 'flow' | 'aheadKiB' | 'ring'>, sink: CopySink, ring?: SlotRing, pool: ThreadPool = getThreadPool()): Promise<EncodedFile> {
   const flow = new SharedArrayBuffer(4)
   const loaded = new Int32Array(flow)
   const ac = new AbortController()
@@ -345,7 +355,7 @@ async function encodeOnThread(input: Omit<EncodeStoredInput, 'flow' | 'aheadKiB'
       Atomics.notify(loaded, 0)
     })
   }
-  const r = await runInThread<EncodeStoredResult>(
+  const r = await pool.run<EncodeStoredResult>(
     '#app/features/datasets/encode.thread.ts',
     'encodeStoredFile',
     { ...input, flow, aheadKiB: Math.ceil((ring ? RING_AHEAD_BYTES : MAX_AHEAD_BYTES) / 1024), ring: ring?.spec } satisfies EncodeStoredInput,
@@ -379,9 +389,10 @@ async function loadFile(tx: LoadTx, target: DatasetTarget, file: ReceivedFile, l
   const input = { key: file.key, columns: target.columns, fileId, tenantId: target.tenantId, limits, flushBytes: tx.streamCopy ? STREAM_CHUNK_BYTES : COPY_CHUNK_BYTES }
   try {
     if (file.live) {
-      // Read as it arrives (only on a pool thread: its reader blocks); the writer must never wait for a reader that is gone.
+      // Read as it arrives, on a thread of the live pool (its reader blocks, and may wait on the client for long); the
+      // writer must never wait for a reader that is gone.
       ring = tx.streamCopy ? takeRing() : undefined
-      encoded = await encodeOnThread({ ...input, live: file.live.channel.spec }, sink, ring).finally(() => file.live!.channel.cancel())
+      encoded = await encodeOnThread({ ...input, live: file.live.channel.spec }, sink, ring, getLiveThreadPool()).finally(() => file.live!.channel.cancel())
       file.size = await file.live.stored
     } else if (file.size >= threadMinBytes() && poolIsFree()) {
       ring = tx.streamCopy ? takeRing() : undefined
@@ -491,16 +502,16 @@ function checkParams(merged: Record<string, unknown>): UploadParams {
 }
 
 /**
- * Uploads loaded while their first file arrives (see uploadDataset): each holds a transaction and a pool thread
- * for as long as its client takes to send, so they are few.
+ * Uploads loaded while their first file arrives (see uploadDataset): each holds a transaction and a thread of the
+ * live pool for as long as its client takes to send, so they are few: one thread each, so none waits for a thread.
  */
-const MAX_LIVE_LOADS = 2
+const MAX_LIVE_LOADS = LIVE_THREADS
 let liveLoads = 0
 /** Uploads started while their first file arrived, since the process started (tests check the path was taken). */
 export const uploadCounters = { live: 0 }
 
 function canLoadLive(db: Db, request: Request): boolean {
-  if (db.engine !== 'postgres' || process.env.HD_UPLOAD_LIVE === 'off' || liveLoads >= MAX_LIVE_LOADS || !poolIsFree()) return false
+  if (db.engine !== 'postgres' || process.env.HD_UPLOAD_LIVE === 'off' || liveLoads >= MAX_LIVE_LOADS) return false
   // A body known to be small is received in no time: storing it first costs nothing and holds nothing open.
   const length = Number(request.headers.get('content-length') ?? NaN)
   return !(length < threadMinBytes())
