@@ -604,7 +604,16 @@ async function loadDataset(
       const result = await createDataset(tx, caller.tenantId, p, columns, inferred !== undefined, files, limits, side ?? undefined)
       timing('loaded', T0)
       return result
-    }).finally(() => timing('committed', T0))
+    }).then(
+      (r) => {
+        timing('committed', T0)
+        return r
+      },
+      (e) => {
+        timing('rolled back', T0)
+        throw e
+      },
+    )
   } catch (e) {
     await side?.discard()
     throw e
