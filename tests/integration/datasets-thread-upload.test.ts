@@ -231,6 +231,20 @@ describe.runIf(process.env.TEST_DATABASE_URL)('loaded while it arrives (Postgres
     expect(r.body.files[0].total_records).toBe(60_000)
   }, 60_000)
 
+  it('a second upload of a name another is still loading gets a 409 within seconds, not after that client is done', async () => {
+    let release!: () => void
+    const paused = new Promise<void>((r) => setTimeout(r, 20_000) && (release = r))
+    const first = send(`dataset_name=live-same&usage=t&template_id=${templateId}`, body('b8', [g.text], { pauseAt: 1024 * 1024, resume: paused }), 'b8')
+    await new Promise((r) => setTimeout(r, 300))
+    const t0 = performance.now()
+    const second = await send(`dataset_name=live-same&usage=t&template_id=${templateId}`, body('b9', [generate(1_000, 3).text]), 'b9')
+    expect(second.status).toBe(409)
+    expect(second.body.error).toMatchObject({ message: expect.stringMatching(/right now/), details: { field: 'dataset_name' } })
+    expect(performance.now() - t0).toBeLessThan(10_000)
+    release()
+    expect((await first).status).toBe(201)
+  }, 60_000)
+
   it('the files after the first are stored whole, then loaded after it, in order', async () => {
     const second = generate(1_000, 500_000)
     const r = await send(`dataset_name=live-two&usage=t&template_id=${templateId}`, body('b5', [g.text, second.text]), 'b5')

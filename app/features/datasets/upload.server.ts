@@ -622,6 +622,9 @@ async function loadDataset(
   }
 }
 
+/** How long an upload waits for another, uncommitted one that wants the same dataset name. */
+const NAME_WAIT_MS = 3000
+
 /** Creates the dataset row, its bronze/silver tables and loads the stored files, inside the load transaction. */
 export async function createDataset(
   tx: LoadTx,
@@ -644,11 +647,20 @@ export async function createDataset(
     const { rows: taken } = await tx.query(`select 1 from public.datasets where tenant_id = $2 and iceberg_table_name = $1`, [tableName, tenantId])
     if (taken.length) tableName = `${tableName.slice(0, 40)}_${crypto.randomBytes(3).toString('hex')}`
   }
-  const { rows } = await tx.query<{ id: number }>(
-    `insert into public.datasets (tenant_id, dataset_name, usage, template_id, iceberg_table_name, columns, schema_inferred)
-     values ($1, $2, $3, $4, $5, $6::jsonb, $7) returning id`,
-    [tenantId, p.dataset_name, p.usage, p.template_id ?? null, tableName, JSON.stringify(columns), inferred],
-  )
+  // Another upload of the same name that has not committed yet (one loading while its client still sends may take
+  // minutes) holds the name: wait briefly for it, then answer 409 rather than wait for its client.
+  await tx.exec(`set local lock_timeout = '${NAME_WAIT_MS}ms'`)
+  const { rows } = await tx
+    .query<{ id: number }>(
+      `insert into public.datasets (tenant_id, dataset_name, usage, template_id, iceberg_table_name, columns, schema_inferred)
+       values ($1, $2, $3, $4, $5, $6::jsonb, $7) returning id`,
+      [tenantId, p.dataset_name, p.usage, p.template_id ?? null, tableName, JSON.stringify(columns), inferred],
+    )
+    .catch((e: { code?: string }) => {
+      if (e?.code !== '55P03') throw e
+      throw conflict(`Another upload is creating a dataset named '${p.dataset_name}' (or table '${tableName}') right now`, { field: 'dataset_name' })
+    })
+  await tx.exec(`set local lock_timeout = 0`)
   const target: DatasetTarget = {
     id: rows[0].id,
     tenantId,
