@@ -23,10 +23,10 @@ import type postgres from 'postgres'
 const args = process.argv.slice(2)
 const rowsArg = args[args.indexOf('--rows') + 1]
 const SIZES = (args.includes('--rows') && rowsArg ? rowsArg : '100000,1000000').split(',').map(Number)
-// --repeat N: each size N times (COPY floor and upload alternate); the machine may be shared, so compare the best runs.
 const CLIENT_MBPS = args.includes('--client-mbps') ? Number(args[args.indexOf('--client-mbps') + 1]) : 0
 const MODES = (args.includes('--modes') ? args[args.indexOf('--modes') + 1] : 'live').split(',')
 if (MODES.some((m) => m !== 'live' && m !== 'stored')) throw new Error('--modes takes live and/or stored')
+// --repeat N: each size N times (COPY floor and upload alternate); the machine may be shared, so compare the best runs.
 const REPEAT = args.includes('--repeat') ? Math.max(1, Number(args[args.indexOf('--repeat') + 1]) || 1) : 1
 if (!process.env.DATABASE_URL) {
   console.error('Set DATABASE_URL to the Postgres to benchmark against (e.g. postgres://postgres@127.0.0.1:5432/bench)')

@@ -103,9 +103,9 @@ export async function receiveUpload(request: Request, tenantId: string, tap?: Fi
         const put = store.put(entry.key, tee ?? stream)
         if (channel) {
           // Awaited by the load once the file is parsed; a failed write is reported by this receive.
-          const stored = put.then((r) => r.size)
-          stored.catch(() => {})
-          entry.live = { channel, stored }
+          const size = put.then((r) => r.size)
+          size.catch(() => {})
+          entry.live = { channel, stored: size }
         }
         const stored = put.then(
           (r) => void (entry.size = r.size),
@@ -330,7 +330,7 @@ const RING_SLOTS = 2 * (RING_AHEAD_BYTES / STREAM_CHUNK_BYTES) + 4
 const idleRings: SlotRing[] = []
 const takeRing = () => idleRings.pop() ?? SlotRing.create(RING_SLOTS, bufferBytes(STREAM_CHUNK_BYTES))
 function returnRing(ring: SlotRing) {
-  // Only a ring whose slots are all back (its thread ended normally) is reused; at most one per pool thread.
+  // Only a ring whose slots are all back (its thread ended normally) is reused; at most one per thread of both pools.
   if (ring.lent() === 0 && idleRings.length < getThreadPool().size + MAX_LIVE_LOADS) idleRings.push(ring)
 }
 
