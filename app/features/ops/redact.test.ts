@@ -27,6 +27,17 @@ const CASES: Array<[string, string[], string[]]> = [
   ['Regards,\nIngrid Andersen', ['Ingrid', 'Andersen'], []],
   ['Emma said the jacket was too small', ['Emma'], ['jacket', 'too small']],
   ['Dr. Haddad ordered 3 pairs', ['Haddad'], ['3 pairs']],
+  ['my name is sarah connor and i need help with a return', ['sarah', 'connor'], ['and i need help with a return']],
+  ["hi my name's kwame, where is my parcel", ['kwame'], ['where is my parcel']],
+  ['name: li wei', ['li wei'], []],
+  ['Please send it to 12 rue de Rivoli, 75001 Paris', ['Rivoli', '75001', 'Paris'], ['Please send it to']],
+  ['Bitte an Hauptstraße 5, 10115 Berlin liefern', ['Hauptstraße', '10115', 'Berlin'], ['Bitte an', 'liefern']],
+  ['Kan het naar Kalverstraat 92 gestuurd worden?', ['Kalverstraat'], ['gestuurd worden?']],
+  ['envíelo a 45 calle Mayor por favor', ['calle Mayor'], ['envíelo a']],
+  ['I waited during 5 days and it was in the way 2 times', [], ['during 5 days', 'in the way 2 times']],
+  ['Livrez au 8 avenue des Ternes svp', ['Ternes'], ['Livrez au']],
+  ['I ordered 2 place settings and 3 plaza chairs via the app', [], ['2 place settings and 3 plaza chairs via the app']],
+  ['Is the 3 way switch in the 2 court kit?', [], ['3 way switch', '2 court kit']],
 ]
 
 describe('redactPii', () => {

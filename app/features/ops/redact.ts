@@ -6,6 +6,7 @@
 */
 
 const NAME = String.raw`\p{Lu}[\p{L}'’-]*(?:\s+(?:van|von|de|da|del|di|le|la|bin|al)\s+\p{Lu}[\p{L}'’-]*|\s+\p{Lu}[\p{L}'’-]*){0,2}`
+const LOWER_NAME = String.raw`\p{L}[\p{L}'’-]*(?:\s+(?!(?:and|but|or|so|i|im|i'm|from|here|there|my|me|the|a|an|to|for|with|at|in|on|of|please|thanks|thank|is|was|am|are|can|could|would|will|need|want|have|had|and|order|about)(?![\p{L}]))\p{L}[\p{L}'’-]*)?`
 // Capitalised words that start sentences after a greeting but are not names.
 const NOT_NAMES = new Set(['The', 'Team', 'Support', 'Customer', 'Service', 'Thanks', 'Thank', 'You', 'There', 'All', 'Everyone', 'Again', 'Regards', 'Best', 'Hi', 'Hello', 'Dear', 'Hey', 'Your', 'Our', 'We', 'I', 'Order', 'Please', 'Sorry'])
 
@@ -36,9 +37,20 @@ const RULES: Array<[RegExp, string | ((m: string, ...g: string[]) => string)]> =
   [new RegExp(String.raw`\b[\w.+-]+(?:${DOT}[\w+-]+){0,3}${AT}[\w-]+(?:${DOT}[\w-]+){0,3}?${DOT}(?:com|net|org|io|co|uk|de|fr|edu|it)\b`, 'giu'), '[EMAIL]'],
   // payment cards: 13–19 digits, optionally grouped by spaces or dashes
   [/\b(?:\d[ -]?){12,18}\d\b/g, '[CARD]'],
-  // street addresses: number, up to 4 words, a street type, optional unit
+  // the street type first (French, Spanish, Italian, Portuguese): "12 rue de Rivoli, 75001 Paris"; types that are
+  // English words too ("2 place settings") only before an article ("8 avenue des Ternes")
   [
-    /\b\d{1,6}[A-Za-z]?\s+(?:[\p{L}'’.-]+\s+){0,4}(?:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|way|place|pl|terrace|parkway|pkwy|circle|cir|highway|hwy|square|sq|crescent|close|row|strasse|straße|rue)\b\.?(?:,?\s*(?:apt|apartment|suite|ste|unit|flat|#)\.?\s*[\w-]+)?/giu,
+    /\b\d{1,5}(?:\s?(?:bis|ter))?,?\s+(?:rue|boulevard|chemin|allée|allee|impasse|quai|viale|piazza|corso|calle|avenida|paseo|carrer|rua|praça|(?:avenue|av\.|bd|place|cours|via|plaza)(?=\s+(?:de|des|du|d'|della|del|dei|do|da|dos)\b))\s+(?:[\p{L}'’.-]+\s+){0,3}[\p{L}'’.-]+(?:,?\s*\d{4,5}\s+[\p{L}-]+)?/giu,
+    '[ADDRESS]',
+  ],
+  // the street type as a suffix, the number after (German, Dutch, Scandinavian): "Hauptstraße 5", "Kalverstraat 92"
+  [
+    /\b[\p{L}-]+(?:straße|strasse|str\.|weg|gasse|platz|allee|straat|laan|gracht|plein|steeg|vej|gatan|gata|veien)\s+\d{1,5}\s?[a-z]?\b(?:,?\s*\d{4,5}\s+[\p{L}-]+)?/giu,
+    '[ADDRESS]',
+  ],
+  // street addresses: number, 1 to 4 words, a street type, optional unit (not "2 place settings", "3 way switch")
+  [
+    /\b\d{1,6}[A-Za-z]?\s+(?:[\p{L}'’.-]+\s+){1,4}(?:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|way|place|pl|terrace|parkway|pkwy|circle|cir|highway|hwy|square|sq|crescent|close|row|strasse|straße|rue)\b\.?(?:,?\s*(?:apt|apartment|suite|ste|unit|flat|#)\.?\s*[\w-]+)?/giu,
     '[ADDRESS]',
   ],
   [/\b(?:p\.?\s?o\.?\s?box|postfach)\s*\d+/giu, '[ADDRESS]'],
@@ -61,6 +73,9 @@ const NAME_CONTEXTS = [
   new RegExp(String.raw`(?<![\p{L}])((?:${ci('hi|hello|hey|dear|thanks|thank you|cheers|regards|best|sincerely|yours|love|greetings|good morning|good afternoon|good evening')})[,!]?\s+)(${NAME})`, 'gu'),
   // "my name is …", "this is …", "I'm …", "signed …", "name: …"
   new RegExp(String.raw`(?<![\p{L}])((?:${ci("my name is|my name's|this is|i am|i'm|im|signed|name:|customer:|from:|attn:|attn|c/o")})\s+)(${NAME})`, 'gu'),
+  // after the plainest introductions a name may be written in lower case ("my name is sarah connor"); one or two
+  // words, the second unless it is an ordinary word that starts the rest of the sentence
+  new RegExp(String.raw`(?<![\p{L}])((?:${ci("my name is|my name's|name:|signed")})\s+)(${LOWER_NAME})`, 'gu'),
   // a name alone after a dash ("— Sarah", "- Tom Jones")
   new RegExp(String.raw`((?:^|\n|\s)[-–—~]\s*)(${NAME})`, 'gu'),
 ]
