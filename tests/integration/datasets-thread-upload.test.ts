@@ -182,6 +182,16 @@ it('a body that breaks off part-way while the file is stored first: a 400 naming
 
 describe.runIf(process.env.TEST_DATABASE_URL)('loaded while it arrives (Postgres)', () => {
   const g = generate(60_000, 21)
+  /** An upload of `g` whose client stops after 1 MiB until release() (or 20 s). */
+  function pausedUpload(name: string, boundary: string) {
+    let release = () => {}
+    const resume = new Promise<void>((r) => {
+      release = r
+      setTimeout(r, 20_000)
+    })
+    const response = send(`dataset_name=${name}&usage=t&template_id=${templateId}`, body(boundary, [g.text], { pauseAt: 1024 * 1024, resume }), boundary)
+    return { response, release }
+  }
 
   it('a body that breaks off part-way: a 400 naming files, no dataset, table or stored file; the next upload works', async () => {
     const before = await state()
@@ -212,9 +222,7 @@ describe.runIf(process.env.TEST_DATABASE_URL)('loaded while it arrives (Postgres
   }, 60_000)
 
   it('a slow client holds no thread that others need: another upload and a pool task finish while it pauses', async () => {
-    let release!: () => void
-    const paused = new Promise<void>((r) => setTimeout(r, 15_000) && (release = r))
-    const slow = send(`dataset_name=live-slow&usage=t&template_id=${templateId}`, body('b6', [g.text], { pauseAt: 1024 * 1024, resume: paused }), 'b6')
+    const slow = pausedUpload('live-slow', 'b6')
     await new Promise((r) => setTimeout(r, 200))
     const t0 = performance.now()
     // A task on the shared pool (jobs and large stored uploads use it) and another upload, while the first one waits.
@@ -225,24 +233,22 @@ describe.runIf(process.env.TEST_DATABASE_URL)('loaded while it arrives (Postgres
     const other = await send(`dataset_name=live-fast&usage=t&template_id=${templateId}`, body('b7', [generate(20_000, 7).text]), 'b7')
     expect(other.status).toBe(201)
     expect(performance.now() - t0).toBeLessThan(10_000)
-    release()
-    const r = await slow
+    slow.release()
+    const r = await slow.response
     expect(r.status).toBe(201)
     expect(r.body.files[0].total_records).toBe(60_000)
   }, 60_000)
 
   it('a second upload of a name another is still loading gets a 409 within seconds, not after that client is done', async () => {
-    let release!: () => void
-    const paused = new Promise<void>((r) => setTimeout(r, 20_000) && (release = r))
-    const first = send(`dataset_name=live-same&usage=t&template_id=${templateId}`, body('b8', [g.text], { pauseAt: 1024 * 1024, resume: paused }), 'b8')
+    const first = pausedUpload('live-same', 'b8')
     await new Promise((r) => setTimeout(r, 300))
     const t0 = performance.now()
     const second = await send(`dataset_name=live-same&usage=t&template_id=${templateId}`, body('b9', [generate(1_000, 3).text]), 'b9')
     expect(second.status).toBe(409)
     expect(second.body.error).toMatchObject({ message: expect.stringMatching(/right now/), details: { field: 'dataset_name' } })
     expect(performance.now() - t0).toBeLessThan(10_000)
-    release()
-    expect((await first).status).toBe(201)
+    first.release()
+    expect((await first.response).status).toBe(201)
   }, 60_000)
 
   it('the files after the first are stored whole, then loaded after it, in order', async () => {
