@@ -188,3 +188,51 @@ export function clusterNames(centersZ: number[][], features: readonly string[], 
     return count > 1 ? `${name} (${count})` : name
   })
 }
+
+export interface SegmentInput {
+  points: Points
+  /** A number of clusters, or 'auto': the k of 2..10 with the best silhouette (on a seeded sample of AUTO_SAMPLE). */
+  k: number | 'auto'
+  restarts: number
+  seed: number
+  maxIterations: number
+}
+
+export const AUTO_SAMPLE = 3000
+export const AUTO_MAX_K = 10
+
+/** The whole segmentation on raw points: standardise, choose k, cluster, score. Runs on a pool thread. */
+export function segment(input: SegmentInput) {
+  const { z, means, stds } = standardize(input.points)
+  const opts = { restarts: input.restarts, seed: input.seed, maxIterations: input.maxIterations }
+  const selection: { k: number; silhouette: number; inertia: number }[] = []
+  let k: number
+  if (input.k === 'auto') {
+    const maxK = Math.min(AUTO_MAX_K, z.n - 1)
+    for (let c = 2; c <= maxK; c++) {
+      const fit = kmeansBest(z, c, { ...opts, restarts: Math.min(opts.restarts, 4) })
+      const s = silhouette(z, fit.labels, c, { exactMax: AUTO_SAMPLE, seed: input.seed })
+      selection.push({ k: c, silhouette: s.score, inertia: fit.inertia })
+    }
+    k = selection.reduce((best, s) => (s.silhouette > best.silhouette ? s : best), selection[0]).k
+  } else k = input.k
+  const fit = kmeansBest(z, k, opts)
+  const s = silhouette(z, fit.labels, k, { seed: input.seed })
+  return {
+    k,
+    labels: fit.labels,
+    centersZ: fit.centers,
+    centers: fit.centers.map((c) => c.map((v, j) => v * stds[j] + means[j])),
+    sizes: fit.sizes,
+    inertia: fit.inertia,
+    seed: fit.seed,
+    iterations: fit.iterations,
+    silhouette: s.score,
+    silhouetteSampleSize: s.sampleSize,
+    silhouetteSampled: s.sampled,
+    selection,
+    means,
+    stds,
+  }
+}
+export type SegmentResult = ReturnType<typeof segment>

@@ -15,6 +15,9 @@ export interface MomentSet {
   means: number[]
   /** Σ (xᵢ − x̄ᵢ)(xⱼ − x̄ⱼ) over the rows. */
   cross: Matrix
+  /** Smallest and largest value of each column, when known. */
+  min?: number[]
+  max?: number[]
 }
 
 export interface LinearFit {
@@ -55,7 +58,7 @@ export function pick(m: MomentSet, names: readonly string[]): MomentSet {
     if (i < 0) throw new Error(`no moments for ${n}`)
     return i
   })
-  return { names: [...names], n: m.n, means: idx.map((i) => m.means[i]), cross: sub(m.cross, idx) }
+  return { names: [...names], n: m.n, means: idx.map((i) => m.means[i]), cross: sub(m.cross, idx), min: m.min && idx.map((i) => m.min![i]), max: m.max && idx.map((i) => m.max![i]) }
 }
 
 export function fitLinear(m: MomentSet, features: readonly string[], target: string, opts: { alpha?: number } = {}): LinearFit {
