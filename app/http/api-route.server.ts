@@ -115,6 +115,14 @@ function route(defs: ApiDefinitions): { loader: ApiRouteFn; action: ApiRouteFn }
   return { loader: fn, action: fn }
 }
 
+/** Any path under /api/ no route claims, whatever the method: the JSON envelope, not the app's HTML 404 page. */
+export const endpointNotFound: RouteFn = async ({ request }) => {
+  const requestId = requestIdOf(request)
+  const err = new ApiError(404, 'NOT_FOUND', 'Endpoint not found')
+  logRequest({ request_id: requestId, method: request.method, path: new URL(request.url).pathname, user_id: null, tenant_id: null, status_code: 404, response_time_ms: 0, cache_hit: false })
+  return json(errorBody(err, requestId), 404, { 'X-Request-Id': requestId, 'X-API-Version': '1', 'Cache-Control': 'no-store' })
+}
+
 /** If-None-Match may list several tags, or be `*`; weak comparison as RFC 9110 prescribes for GET. */
 function etagMatches(header: string | null, etag: string) {
   if (!header) return false
