@@ -100,3 +100,14 @@ export async function uploadDataset(app: TestApp, user: TestUser, name: string, 
   if (r.status !== 201) throw new Error(`upload ${name}: ${r.status} ${JSON.stringify(r.body)}`)
   return r.body.dataset_id as number
 }
+
+/** An API key of a new client with these scopes, as the AS spec's clients send it (Bearer + X-WIA-Client-ID). */
+export async function apiKeyHeaders(app: TestApp, admin: TestUser, scopes: string[]) {
+  const c = await app.fetch('/api/v1/auth/clients', { method: 'POST', headers: admin.auth, json: { name: `analytics-${scopes.join('-')}`, scopes } })
+  const client = await c.json()
+  if (c.status !== 201) throw new Error(`client: ${c.status} ${JSON.stringify(client)}`)
+  const k = await app.fetch('/api/v1/auth/apikey', { method: 'POST', json: { client_id: client.client_id, client_secret: client.client_secret, scope: scopes } })
+  const key = await k.json()
+  if (k.status !== 201) throw new Error(`apikey: ${k.status} ${JSON.stringify(key)}`)
+  return { authorization: `Bearer ${key.api_key}`, 'x-wia-client-id': client.client_id as string }
+}

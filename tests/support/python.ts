@@ -32,3 +32,6 @@ export function skipNote(what: string, reason: string) {
     console.log(line)
   }
 }
+
+/** Per-test timeout for tests that start Python: importing statsmodels / scikit-learn takes seconds on a busy machine. */
+export const ORACLE_TIMEOUT = 180_000

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { pythonMissing, runPython, skipNote } from '#tests/support/python.ts'
+import { ORACLE_TIMEOUT, pythonMissing, runPython, skipNote } from '#tests/support/python.ts'
 import { clusterNames, kmeansBest, sampleIndices, silhouette, silhouetteExact, standardize, type Points } from './clustering.ts'
 import { seededRandom } from './stats.ts'
 
@@ -93,5 +93,5 @@ print(json.dumps({'inertia':km.inertia_,'sil':silhouette_score(X,km.labels_),'ou
     const ours = silhouetteExact(z, fit.labels, 3)
     expect(Math.abs(ours - py.sil)).toBeLessThan(1e-3)
     expect(ours).toBeCloseTo(py.ours, 10)
-  })
+  }, ORACLE_TIMEOUT)
 })

@@ -101,36 +101,58 @@ export function kmeansBest(p: Points, k: number, opts: { restarts?: number; seed
 /**
  * Mean silhouette coefficient (scikit-learn's `silhouette_score`, Euclidean): for each point a = mean distance to its
  * own cluster, b = lowest mean distance to another; s = (b − a) / max(a, b), 0 for a point alone in its cluster.
- * One pass over the pairs, accumulating per-point per-cluster sums.
+ * Memory O(n): no distance matrix.
  */
 export function silhouetteExact(p: Points, labels: ArrayLike<number>, k: number): number {
-  const { data, n, d } = p
+  const { n, d } = p
   if (n < 2) return NaN
-  const sums = new Float64Array(n * k)
+  // Points copied in cluster order, so each point's distance sum to a cluster is one tight loop over a block.
   const counts = new Array<number>(k).fill(0)
   for (let i = 0; i < n; i++) counts[labels[i]]++
+  const start = new Array<number>(k + 1).fill(0)
+  for (let c = 0; c < k; c++) start[c + 1] = start[c] + counts[c]
+  const fill = start.slice(0, k)
+  const x = new Float64Array(n * d)
+  const lab = new Int32Array(n)
   for (let i = 0; i < n; i++) {
-    const li = labels[i]
+    const at = fill[labels[i]]++
+    lab[at] = labels[i]
+    for (let t = 0; t < d; t++) x[at * d + t] = p.data[i * d + t]
+  }
+  // Each pair once: row i's sums to each cluster accumulate in registers, the other side in per-cluster columns.
+  const rowSums = new Float64Array(n * k)
+  const colSums = Array.from({ length: k }, () => new Float64Array(n))
+  for (let i = 0; i < n; i++) {
+    const col = colSums[lab[i]]
     const oi = i * d
-    for (let j = i + 1; j < n; j++) {
-      const oj = j * d
-      let s = 0
-      for (let t = 0; t < d; t++) {
-        const diff = data[oi + t] - data[oj + t]
-        s += diff * diff
+    for (let c = 0; c < k; c++) {
+      let acc = 0
+      for (let j = Math.max(start[c], i + 1); j < start[c + 1]; j++) {
+        const oj = j * d
+        let s2 = 0
+        for (let t = 0; t < d; t++) {
+          const diff = x[oi + t] - x[oj + t]
+          s2 += diff * diff
+        }
+        const dist = Math.sqrt(s2)
+        acc += dist
+        col[j] += dist
       }
-      const dist = Math.sqrt(s)
-      sums[i * k + labels[j]] += dist
-      sums[j * k + li] += dist
+      rowSums[i * k + c] += acc
     }
   }
   let total = 0
   for (let i = 0; i < n; i++) {
-    const li = labels[i]
+    const li = lab[i]
     if (counts[li] <= 1) continue
-    const a = sums[i * k + li] / (counts[li] - 1)
+    let a = 0
     let b = Infinity
-    for (let c = 0; c < k; c++) if (c !== li && counts[c] > 0) b = Math.min(b, sums[i * k + c] / counts[c])
+    for (let c = 0; c < k; c++) {
+      if (!counts[c]) continue
+      const sum = rowSums[i * k + c] + colSums[c][i]
+      if (c === li) a = sum / (counts[c] - 1)
+      else b = Math.min(b, sum / counts[c])
+    }
     const m = Math.max(a, b)
     if (m > 0 && Number.isFinite(b)) total += (b - a) / m
   }

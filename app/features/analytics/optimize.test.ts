@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { pythonMissing, runPython, skipNote } from '#tests/support/python.ts'
+import { ORACLE_TIMEOUT, pythonMissing, runPython, skipNote } from '#tests/support/python.ts'
 import { solveLinearProgram, type LinearProgram } from './optimize.ts'
 import { buildProgram, curveValue, decisionValue, linearise, type DecisionVariable } from './response-curves.ts'
 
@@ -70,7 +70,7 @@ print(json.dumps({'fun':-r.fun}))`,
     )
     expect(ours.status).toBe('optimal')
     if (ours.status === 'optimal') expect(ours.objective).toBeCloseTo(py.fun, 7)
-  })
+  }, ORACLE_TIMEOUT)
 })
 
 describe('piecewise response curves', () => {

@@ -111,7 +111,7 @@ export async function solveLinearProgram(lp: LinearProgram): Promise<LpResult> {
       try {
         const ray = m.getPrimalRay() as { values?: Float64Array }
         ray.values?.forEach((v, i) => {
-          if (Math.abs(v) > 1e-9) vars.push(label(names[i]))
+          if (Math.abs(v) > 1e-9) vars.push(names[i])
         })
       } catch {}
       return { status: 'unbounded', variables: vars, solve_ms: ms() }

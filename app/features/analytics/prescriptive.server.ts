@@ -25,7 +25,8 @@ import { tCdf } from './stats.ts'
 
 const conflict = (what: string, result: Extract<LpResult, { status: 'infeasible' | 'unbounded' }>, base: string) => {
   if (result.status === 'unbounded') {
-    const vars = result.variables
+    // Fitted programs name their columns x:<variable>, d:<variable>:<segment>, y:<variable>:<segment>.
+    const vars = [...new Set(result.variables.map((v) => v.replace(/^[xdy]:([^:]+).*$/, '$1')))]
     return new ApiError(422, 'VALIDATION_ERROR', `${what} is unbounded: nothing limits ${vars.length ? vars.join(', ') : 'the objective'}`, {
       status: 'unbounded',
       field: vars.length ? `${base}bounds.${vars[0]}` : `${base}constraints`,

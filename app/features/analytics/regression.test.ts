@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { pythonMissing, runPython, skipNote } from '#tests/support/python.ts'
+import { olsRows } from '#tests/support/ols.ts'
+import { ORACLE_TIMEOUT, pythonMissing, runPython, skipNote } from '#tests/support/python.ts'
 import { AliasedFeatures, fitLinear, momentsOfColumns, predictInterval, r2OfSubset } from './regression.ts'
 import { seededRandom, tQuantile } from './stats.ts'
 
@@ -9,28 +10,6 @@ const x1 = Array.from({ length: n }, () => rand() * 100)
 const x2 = Array.from({ length: n }, () => rand() * 10 + 1000)
 const y = x1.map((v, i) => 50 + 2.5 * v - 4 * (x2[i] - 1000) + (rand() - 0.5) * 30)
 const m = momentsOfColumns(['x1', 'x2', 'y'], [x1, x2, y])
-
-/** Test-side OLS on the rows: normal equations with an intercept column, solved by Gauss–Jordan elimination. */
-function olsRows(cols: number[][], target: number[]) {
-  const k = cols.length + 1
-  const X = target.map((_, i) => [1, ...cols.map((c) => c[i])])
-  const xtx = Array.from({ length: k }, (_, a) => Array.from({ length: k }, (_, b) => X.reduce((s, r) => s + r[a] * r[b], 0)))
-  const aug = xtx.map((r, a) => [...r, ...Array.from({ length: k }, (_, b) => (a === b ? 1 : 0))])
-  for (let c = 0; c < k; c++) {
-    const p = aug[c][c]
-    aug[c] = aug[c].map((v) => v / p)
-    for (let r = 0; r < k; r++) if (r !== c) {
-      const f = aug[r][c]
-      aug[r] = aug[r].map((v, j) => v - f * aug[c][j])
-    }
-  }
-  const inv = aug.map((r) => r.slice(k))
-  const xty = Array.from({ length: k }, (_, a) => X.reduce((s, r, i) => s + r[a] * target[i], 0))
-  const beta = inv.map((r) => r.reduce((s, v, j) => s + v * xty[j], 0))
-  const resid = X.map((r, i) => target[i] - r.reduce((s, v, j) => s + v * beta[j], 0))
-  const s2 = resid.reduce((s, e) => s + e * e, 0) / (target.length - k)
-  return { beta, se: inv.map((r, i) => Math.sqrt(s2 * r[i])), inv, s2, df: target.length - k }
-}
 
 describe('OLS from moments', () => {
   it('gives the coefficients, standard errors and intervals of OLS on the rows', () => {
@@ -100,5 +79,5 @@ print(json.dumps({'params':list(r.params),'bse':list(r.bse),'p':list(r.pvalues),
     const ridge = fitLinear(m, ['x1', 'x2'], 'y', { alpha: 25 })
     expect(ridge.intercept).toBeCloseTo(py.ridge[0], 6)
     ridge.coefficients.forEach((b, i) => expect(b).toBeCloseTo(py.ridge[i + 1], 9))
-  })
+  }, ORACLE_TIMEOUT)
 })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { pythonMissing, runPython, skipNote } from '#tests/support/python.ts'
+import { ORACLE_TIMEOUT, pythonMissing, runPython, skipNote } from '#tests/support/python.ts'
 import {
   averageRanks, benjaminiHochberg, correlationP, fUpperP, kurtosis, momentsFromPowerSums, momentsOf, pearson, quantileSorted,
   seededRandom, skewness, spearman, tQuantile, tTwoSidedP,
@@ -86,5 +86,5 @@ print(json.dumps({'pr':[pr[0],pr[1]],'sr':[sr[0],sr[1]],'skew':stats.skew(x,bias
     expect(fUpperP(3.1, 3, 40)).toBeCloseTo(py.fp, 10)
     // millions of rows: the continued fraction needs ~√df terms
     ;[0.3, 1.9, 6].forEach((t, i) => expect(tTwoSidedP(t, 2e6) / py.big[i]).toBeCloseTo(1, 7))
-  })
+  }, ORACLE_TIMEOUT)
 })
