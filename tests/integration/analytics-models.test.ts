@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { shapleyValues } from '#app/features/analytics/shapley.ts'
 import { averageRanks, benjaminiHochberg, correlationP, pearson, tQuantile } from '#app/features/analytics/stats.ts'
 import { json, setupTestApp, type TestApp, type TestTenant } from '#tests/support/app.ts'
-import { apiKeyHeaders, MARKETING_SCHEMA, marketingCsv, marketingRows, uploadDataset } from '#tests/support/analytics-data.ts'
+import { apiKeyHeaders, CUSTOMER_SCHEMA, customerCsv, customerRows, MARKETING_SCHEMA, marketingCsv, marketingRows, uploadDataset } from '#tests/support/analytics-data.ts'
 import { olsRows } from '#tests/support/ols.ts'
 import { ORACLE_TIMEOUT, pythonMissing, runPython, skipNote } from '#tests/support/python.ts'
 
@@ -15,6 +15,8 @@ let app: TestApp
 let a: TestTenant
 let b: TestTenant
 let id: number
+let customersId: number
+const customers = customerRows(300, 4)
 const rows = marketingRows(240, 1)
 const dayNo = (d: string) => Date.parse(`${d}T00:00:00Z`) / 86_400_000
 const complete = rows.filter((r) => r.marketing_spend !== null)
@@ -23,6 +25,7 @@ beforeAll(async () => {
   app = await setupTestApp()
   ;[a, b] = await Promise.all([app.createTenant(), app.createTenant()])
   id = await uploadDataset(app, a.admin, 'sales', MARKETING_SCHEMA, marketingCsv(rows))
+  customersId = await uploadDataset(app, a.admin, 'customers', CUSTOMER_SCHEMA, customerCsv(customers))
 })
 afterAll(() => app.close())
 
@@ -53,9 +56,10 @@ describe('predictive', () => {
       rel(c.coefficient, full.beta[i], 1e-6)
       rel(c.std_error, full.se[i], 1e-6)
     })
-    // holdout metrics: a fit on the first 80 % by date, scored on the rest
-    const nTest = Math.round(y.length * 0.2)
-    const cut = y.length - nTest
+    // holdout metrics: a fit on the days up to the 80th percentile (percentile_disc: the ⌈0.8·n⌉-th day), scored on the rest
+    const cutDay = [...t].sort((p, q) => p - q)[Math.ceil(0.8 * t.length) - 1]
+    const cut = t.filter((v) => v <= cutDay).length
+    const nTest = y.length - cut
     const train = olsRows(X.map((c) => c.slice(0, cut)), y.slice(0, cut))
     const pred = y.slice(cut).map((_, i) => train.predict(X.map((c) => c[cut + i])))
     const yt = y.slice(cut)
@@ -157,6 +161,32 @@ print(json.dumps({'coef':[m.intercept_]+list(m.coef_),'pred':list(m.predict([[50
     r.body.coefficients.forEach((c: { coefficient: number }, i: number) => rel(c.coefficient, py.coef[i], 1e-6))
     rel(r.body.predictions[0].value, py.pred[0], 1e-7)
   }, ORACLE_TIMEOUT)
+
+  it('without dates: holds out every 5th row of the file and predicts the rows the caller gives', async () => {
+    const r = await post('predictive', {
+      training_data: { dataset_id: customersId, features: ['purchase_frequency', 'recency'], target: 'average_spend' },
+      prediction_config: { future_features: [{ purchase_frequency: 10, recency: 5 }], confidence_level: 0.8 },
+    })
+    expect(r.status, JSON.stringify(r.body)).toBe(200)
+    const { rows: silver } = await app.db.query<{ r: number; f: number; rec: number; s: number }>(
+      `select _hd_row::int as r, purchase_frequency as f, recency::float8 as rec, average_spend as s from silver.${(await app.db.query(`select table_name from public.dataset_tables where dataset_id = $1 and schema_name = 'silver'`, [customersId])).rows[0].table_name} order by _hd_row`,
+    )
+    const train = silver.filter((x) => x.r % 5 !== 0)
+    const test = silver.filter((x) => x.r % 5 === 0)
+    const fit = olsRows([train.map((x) => x.f), train.map((x) => x.rec)], train.map((x) => x.s))
+    const sse = test.reduce((s, x) => s + (x.s - fit.predict([x.f, x.rec])) ** 2, 0)
+    expect(r.body.metrics).toMatchObject({ n_test: test.length, n_train: train.length })
+    rel(r.body.metrics.rmse, Math.sqrt(sse / test.length), 1e-6)
+    const full = olsRows([silver.map((x) => x.f), silver.map((x) => x.rec)], silver.map((x) => x.s))
+    rel(r.body.predictions[0].value, full.predict([10, 5]), 1e-7)
+    expect(r.body.predictions[0]).toMatchObject({ index: 0, features: { purchase_frequency: 10, recency: 5 } })
+    expect(r.body.interval).toBeUndefined()
+    const missing = await post('predictive', { training_data: { dataset_id: customersId, features: ['recency'], target: 'average_spend' } })
+    expect(missing.status).toBe(400)
+    expect(missing.body.error.details.field).toBe('prediction_config.future_features')
+    const trend = await post('predictive', { training_data: { dataset_id: customersId, features: ['trend'], target: 'average_spend' }, prediction_config: { future_features: [{}] } })
+    expect(trend.body.error.details.field).toBe('training_data.features[0]')
+  })
 
   it('needs analytics.write: a viewer or a read-only key is refused, a write key is served', async () => {
     const body = { training_data: { dataset_id: id, features: ['price'], target: 'revenue' }, prediction_config: { horizon: 1 } }

@@ -23,6 +23,8 @@ import { sweep, sub } from './linalg.ts'
  */
 
 const MAX_COLUMNS = 60
+/** Spearman's ranks are exact up to this many rows, else those of a seeded sample of about this many. */
+export const SPEARMAN_EXACT_MAX = 250_000
 const MAX_LEVELS = 50
 
 interface Factor {
@@ -50,7 +52,7 @@ async function factorsOf(tx: Sql, src: DatasetSource, input: DiagnosticInput, co
   const ts = dc ? (dc.data_type === 'Date' ? `${q(dc)}::timestamp` : `(${q(dc)} at time zone 'UTC')`) : null
   const dummies = (name: string, part: 'isodow' | 'month') => {
     const levels = part === 'isodow' ? [2, 3, 4, 5, 6, 7] : [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
-    return levels.map((l) => ({ name: `${name}=${l}`, sql: `(extract(${part} from ${ts}) = ${l})::int::float8` }))
+    return levels.map((l) => ({ name: `${name}=${l}`, sql: `(date_part('${part}', ${ts}) = ${l})::int::float8` }))
   }
   const out: Factor[] = []
   for (const [i, name] of input.potential_factors.entries()) {
@@ -100,23 +102,31 @@ export async function diagnose(tx: Sql, caller: Caller, input: DiagnosticInput) 
     const exprs = [{ name: '__y', sql: num(target) }, ...factors.flatMap((f) => f.columns)]
     if (ts) exprs.push({ name: '__t', sql: `${periodSql('day', ts)}::float8` })
     const m = await sqlMoments(tx, src.table, exprs, complete, params)
-    // Spearman: Pearson's r of average ranks (ties share the mean of their ranks, as SciPy's rankdata).
+    // Spearman: Pearson's r of average ranks (ties share the mean of their ranks, as SciPy's rankdata): with the
+    // window ordered by x, rank() is a tie's first rank and count(*) its last. Each column costs a sort, so above
+    // SPEARMAN_EXACT_MAX rows the ranks are those of a seeded Bernoulli sample of about that many rows.
     const ranked = factors.filter((f) => f.ranked)
     let rho: Record<string, number | null> = {}
+    let rankRows = 0
     if (ranked.length && m.n >= 3) {
-      const rank = (e: string) => `(rank() over (order by ${e}) + (count(*) over (partition by ${e}) - 1) / 2.0)::float8`
-      const cols = [`${rank('y')} as ry`, ...ranked.map((_, i) => `${rank(`x${i}`)} as r${i}`)]
-      const inner = `select ${num(target)} as y${ranked.map((f, i) => `, ${f.ranked} as x${i}`).join('')} from ${src.table} ${whereOf(complete)}`
+      const pct = m.n > SPEARMAN_EXACT_MAX ? Math.min(100, (100 * SPEARMAN_EXACT_MAX) / Math.max(src.rowCount, m.n)) : 100
+      const from = pct < 100 ? `${src.table} tablesample bernoulli (${pct}) repeatable (42)` : src.table
+      const avgRank = (w: string) => `((rank() over ${w}) + (count(*) over ${w}))::float8 / 2`
+      const cols = [`${avgRank('wy')} as ry`, ...ranked.map((_, i) => `${avgRank(`w${i}`)} as r${i}`)]
+      const windows = [`wy as (order by y)`, ...ranked.map((_, i) => `w${i} as (order by x${i})`)]
+      const inner = `select ${num(target)} as y${ranked.map((f, i) => `, ${f.ranked} as x${i}`).join('')} from ${from} ${whereOf(complete)}`
       const { rows } = await tx.query<Record<string, number | null>>(
-        `select ${ranked.map((_, i) => `corr(ry, r${i}) as s${i}`).join(', ')} from (select ${cols.join(', ')} from (${inner}) c) r`,
+        `select count(*)::float8 as n, ${ranked.map((_, i) => `corr(ry, r${i}) as s${i}`).join(', ')}
+           from (select ${cols.join(', ')} from (${inner}) c window ${windows.join(', ')}) r`,
         params.values,
       )
+      rankRows = Number(rows[0].n)
       rho = Object.fromEntries(ranked.map((f, i) => [f.name, rows[0][`s${i}`]]))
     }
-    return { factors, m, rho, dated: !!ts }
+    return { factors, m, rho, rankRows }
   })
 
-  const { factors, m, rho } = work
+  const { factors, m, rho, rankRows } = work
   const n = m.n
   const used = factors.reduce((s, f) => s + f.columns.length, 0)
   if (n < used + 3) throw insufficientData(`${n} complete rows for ${used} model column(s): too few to test the factors`, { rows: n, field: 'potential_factors' })
@@ -132,7 +142,7 @@ export async function diagnose(tx: Sql, caller: Caller, input: DiagnosticInput) 
       const sxx = m.cross[idx[0]][idx[0]]
       const r = sxx > 0 ? m.cross[idx[0]][yi] / Math.sqrt(sxx * syy) : NaN
       const s = rho[f.name] ?? NaN
-      return { f, r, p: correlationP(r, n), rs: s, ps: correlationP(s, n), dfModel: 1 }
+      return { f, r, p: correlationP(r, n), rs: s, ps: correlationP(s, rankRows), dfModel: 1 }
     }
     const r2 = r2OfSubset(m, idx, yi)
     const q = sweep(sub(m.cross, idx), idx.map((_, i) => i)).swept.length
@@ -149,7 +159,9 @@ export async function diagnose(tx: Sql, caller: Caller, input: DiagnosticInput) 
     adjusted_p_value: nullable(adj[i]),
     significance: significance(adj[i], input.significance_level),
     method: t.f.kind === 'numeric' ? 'pearson' : 'correlation_ratio',
-    ...(t.f.kind === 'numeric' ? { spearman: { correlation: nullable(t.rs), p_value: nullable(t.ps), adjusted_p_value: nullable(adjS[i]) } } : { levels: t.dfModel + 1 }),
+    ...(t.f.kind === 'numeric'
+      ? { spearman: { correlation: nullable(t.rs), p_value: nullable(t.ps), adjusted_p_value: nullable(adjS[i]), ...(rankRows < n ? { sample_size: rankRows } : {}) } }
+      : { levels: t.dfModel + 1 }),
     n,
   }))
 

@@ -8,7 +8,9 @@ import type { Interval } from './schemas.ts'
 
 /** `ts` is a timestamp without time zone expression (a Date column cast, or a DateTime column at time zone UTC). */
 export function periodSql(interval: Interval, ts: string): string {
-  const epoch = `extract(epoch from ${ts})`
+  // date_part is float8; extract() is numeric since Postgres 14 (several times slower over millions of rows).
+  const epoch = `date_part('epoch', ${ts})`
+  const part = (field: string) => `date_part('${field}', ${ts})`
   switch (interval) {
     case 'hour':
       return `floor(${epoch} / 3600)`
@@ -18,11 +20,11 @@ export function periodSql(interval: Interval, ts: string): string {
       // 1970-01-01 was a Thursday: +3 days puts week boundaries on Mondays.
       return `floor((floor(${epoch} / 86400) + 3) / 7)`
     case 'month':
-      return `(extract(year from ${ts}) * 12 + extract(month from ${ts}) - 1)`
+      return `(${part('year')} * 12 + ${part('month')} - 1)`
     case 'quarter':
-      return `(extract(year from ${ts}) * 4 + floor((extract(month from ${ts}) - 1) / 3))`
+      return `(${part('year')} * 4 + floor((${part('month')} - 1) / 3))`
     case 'year':
-      return `extract(year from ${ts})`
+      return part('year')
   }
 }
 

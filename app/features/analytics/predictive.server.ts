@@ -25,6 +25,8 @@ interface Shape {
   params: Params
   timeIndexed: boolean
   features: string[]
+  /** Which features are the trend (the period t). */
+  trend: boolean[]
 }
 
 function shapeOf(input: PredictiveInput, src: Awaited<ReturnType<typeof resolveDataset>>): Shape {
@@ -48,17 +50,19 @@ function shapeOf(input: PredictiveInput, src: Awaited<ReturnType<typeof resolveD
   const complete = [`${q(target)} is not null`, ...features.map((f, i) => (featureSql[i] === 't' ? null : `${q(f)} is not null`)).filter((c): c is string => !!c)]
   if (dc) complete.push(`${q(dc)} is not null`)
   const ts = dc ? (dc.data_type === 'Date' ? `${q(dc)}::timestamp` : `(${q(dc)} at time zone 'UTC')`) : null
-  const t = ts ? `${periodSql(interval, ts)}::float8` : `row_number() over (order by _hd_file_id, _hd_row)::float8`
-  // Inner: one row per observation with the raw features; outer: trend features read the period t.
+  // Without dates, t is the row's position in its file (only used to pick every k-th row for the holdout).
+  const t = ts ? `${periodSql(interval, ts)}::float8` : `_hd_row::float8`
+  // Inner: one row per observation with the raw features; outer: trend features read the period t (shifted to
+  // start at 0 afterwards, in the moments: a shift changes no covariance).
   const own = featureSql.map((s, i) => (s === 't' ? '' : `, ${td.aggregation === 'none' || !dc ? s : `avg(${s})`} as x${i}`)).join('')
-  const outer = featureSql.map((s, i) => `${s === 't' ? 't - min(t) over ()' : `x${i}`} as x${i}`).join(', ')
+  const outer = featureSql.map((s, i) => `${s === 't' ? 't' : `x${i}`} as x${i}`).join(', ')
   const where = whereOf([...conds, ...complete])
   const inner =
     !dc || td.aggregation === 'none'
       ? `select ${t} as t, _hd_file_id as f, _hd_row as r, ${num(target)} as y${own} from ${src.table} ${where}`
-      : `select ${t} as t, 0::bigint as f, 0::bigint as r, ${td.aggregation === 'sum' ? 'sum' : 'avg'}(${num(target)}) as y${own} from ${src.table} ${where} group by 1`
+      : `select ${t} as t, 0::bigint as f, (${t})::bigint as r, ${td.aggregation === 'sum' ? 'sum' : 'avg'}(${num(target)}) as y${own} from ${src.table} ${where} group by 1`
   const base = `select t, f, r, y, ${outer} from (${inner}) i`
-  return { base, params, timeIndexed: !!dc, features }
+  return { base, params, timeIndexed: !!dc, features, trend: featureSql.map((s) => s === 't') }
 }
 
 const lit = (v: number) => (Number.isFinite(v) ? `(${String(v)})::float8` : 'null::float8')
@@ -88,31 +92,57 @@ export async function predictive(tx: Sql, caller: Caller, input: PredictiveInput
   }
 
   const work = await asServer(tx, caller, async () => {
-    const ranked = `(select s.*, row_number() over (order by s.t, s.f, s.r) as rn from (${shape.base}) s) d`
-    const { rows: cnt } = await tx.query<{ n: number; tmin: number | null; tmax: number | null }>(
-      `select count(*)::float8 as n, min(t)::float8 as tmin, max(t)::float8 as tmax from (${shape.base}) s`,
+    const base = `(${shape.base}) s`
+    const f = input.model_config.holdout_fraction
+    // Holdout: the periods after the (1 − f) quantile of t, ties on one side (a count per period, not a sort of the
+    // rows), or every k-th row of each file without dates.
+    const { rows: hist } = await tx.query<{ t: number; c: number }>(
+      shape.timeIndexed ? `select t, count(*)::float8 as c from ${base} group by t order by t` : `select min(t) as t, count(*)::float8 as c from ${base} having count(*) > 0`,
       shape.params.values,
     )
-    const n = Number(cnt[0].n)
-    const nTest = Math.max(2, Math.round(n * input.model_config.holdout_fraction))
-    if (n - nTest < k + 2) {
-      throw insufficientData(`${n} complete rows: fitting ${k} feature(s) and measuring on a holdout needs at least ${k + 2 + nTest}`, { rows: n, field: 'training_data' })
+    const n = hist.reduce((s, h) => s + Number(h.c), 0)
+    const tmin = hist.length ? Number(hist[0].t) : null
+    const tmax = hist.length ? Number(hist[hist.length - 1].t) : null
+    const step = Math.max(2, Math.round(1 / f))
+    let inTest = `(r % ${step}) = 0`
+    let nTest = -1
+    if (shape.timeIndexed && hist.length) {
+      // percentile_disc(1 − f): the first period whose cumulative count reaches ⌈(1 − f)·n⌉
+      let cum = 0
+      const need = Math.ceil((1 - f) * n)
+      const cut = hist.find((h) => (cum += Number(h.c)) >= need)!
+      nTest = n - cum
+      inTest = `t > ${lit(Number(cut.t))}`
     }
-    const step = Math.max(2, Math.round(1 / input.model_config.holdout_fraction))
-    // Holdout: the latest rows by time, or every step-th row in file order without dates.
-    const inTest = shape.timeIndexed ? `rn > ${n - nTest}` : `rn % ${step} = 0`
-    const exprs = [...shape.features.map((_, i) => ({ name: `x${i}`, sql: `x${i}` })), { name: 'y', sql: 'y' }]
+    // One period only (or nearly): no time split to make, so every k-th row.
+    if (nTest < 2 || n - nTest < k + 2) {
+      inTest = `(r % ${step}) = 0`
+      nTest = n ? (await tx.query<{ c: number }>(`select count(*)::float8 as c from ${base} where ${inTest}`, shape.params.values)).rows[0].c : 0
+    }
+    if (nTest < 2 || n - nTest < k + 2) {
+      throw insufficientData(`${n} complete rows: fitting ${k} feature(s) and measuring on a holdout needs at least ${k + 2 + Math.max(2, Math.round(n * f))}`, { rows: n, field: 'training_data' })
+    }
+    // A trend feature is t itself: the same expression, computed once.
+    const exprs = [...shape.features.map((_, i) => ({ name: `x${i}`, sql: shape.trend[i] ? 't' : `x${i}` })), { name: 'y', sql: 'y' }]
     if (shape.timeIndexed) exprs.push({ name: 't', sql: 't' })
-    const train = await sqlMoments(tx, ranked, exprs, [`not (${inTest})`], shape.params)
+    // The trend starts at 0: shift its mean (and range) by the first period.
+    const shifted = (m: MomentSet): MomentSet => {
+      const at = (i: number) => shape.trend[i] || (shape.timeIndexed && i === exprs.length - 1)
+      const by = (v: number[] | undefined) => v?.map((x, i) => (at(i) ? x - (tmin ?? 0) : x))
+      return { ...m, means: by(m.means)!, min: by(m.min), max: by(m.max) }
+    }
+    const both = await sqlMoments(tx, base, exprs, [], shape.params, { part: `not (${inTest})` })
+    const all = shifted(both)
+    const train = shifted(both.part!)
     const trainFit = fitOrExplain(train, shape.features, kind, input.model_config.alpha)
-    const pred = [lit(trainFit.intercept), ...trainFit.coefficients.map((b, i) => `${lit(b)} * x${i}`)].join(' + ')
+    const xs = shape.features.map((_, i) => (shape.trend[i] ? `(x${i} - ${lit(tmin ?? 0)})` : `x${i}`))
+    const pred = [lit(trainFit.intercept), ...trainFit.coefficients.map((b, i) => `${lit(b)} * ${xs[i]}`)].join(' + ')
     const { rows: hold } = await tx.query<{ n: number; sae: number; sse: number; sst: number }>(
       `select count(*)::float8 as n, sum(abs(y - (${pred}))) as sae, sum(power(y - (${pred}), 2)) as sse, var_pop(y) * count(*) as sst
-         from ${ranked} where ${inTest}`,
+         from ${base} where ${inTest}`,
       shape.params.values,
     )
-    const all = await sqlMoments(tx, ranked, exprs, [], shape.params)
-    return { n, tmin: cnt[0].tmin, tmax: cnt[0].tmax, hold: hold[0], all }
+    return { n, tmin, tmax, hold: hold[0], all, byTime: inTest.startsWith('t >') }
   })
 
   const fit = fitOrExplain(work.all, shape.features, kind, input.model_config.alpha)
@@ -123,7 +153,7 @@ export async function predictive(tx: Sql, caller: Caller, input: PredictiveInput
     mae: h.sae / h.n,
     n_train: work.n - h.n,
     n_test: h.n,
-    holdout: shape.timeIndexed ? `latest ${h.n} of ${work.n} rows by date` : `every ${Math.max(2, Math.round(1 / input.model_config.holdout_fraction))}th row`,
+    holdout: work.byTime ? `latest ${h.n} of ${work.n} rows by date` : `every ${Math.max(2, Math.round(1 / input.model_config.holdout_fraction))}th row in file order`,
   }
 
   // Future rows: the caller's features, or each feature's own linear trend over the periods.
@@ -140,7 +170,7 @@ export async function predictive(tx: Sql, caller: Caller, input: PredictiveInput
       const v = given?.[f]
       if (v !== undefined) return v
       if (!shape.timeIndexed) throw badRequest(`prediction_config.future_features[${j}].${f}`, 'is required (no date column to project it from)')
-      return predict(trends[i]!, [period!])
+      return predict(trends[i]!, [period! - work.tmin!])
     })
     const pi = predictInterval(fit, x, pc.confidence_level)
     predictions.push({

@@ -175,28 +175,46 @@ export function filterConditions(src: DatasetSource, filters: Filters | undefine
 export const whereOf = (conds: string[]) => (conds.length ? `where ${conds.map((c) => `(${c})`).join(' and ')}` : '')
 
 /**
- * Count, means and centred cross-products of SQL expressions over the rows where all of them are present
- * (listwise deletion), in one pass: `covar_pop(a, b) · n` is Σ(a − ā)(b − b̄).
+ * Count, means, ranges and centred cross-products of SQL expressions over the rows where all of them are present
+ * (listwise deletion), in one pass: `covar_pop(a, b) · n` is Σ(a − ā)(b − b̄). The expressions are computed once per
+ * row in a subquery kept apart by `offset 0` (flattened, Postgres evaluates each aggregate's arguments anew: 3.5×
+ * slower on 7 columns). With `part`, the same moments over the rows where that condition holds come in the same pass.
  */
-export async function sqlMoments(tx: Sql, from: string, exprs: { name: string; sql: string }[], conds: string[], params: Params): Promise<MomentSet> {
-  const k = exprs.length
-  const cols: string[] = ['count(*)::float8 as n']
-  exprs.forEach((e, i) => cols.push(`avg(${e.sql})::float8 as m${i}, min(${e.sql})::float8 as lo${i}, max(${e.sql})::float8 as hi${i}`))
-  for (let i = 0; i < k; i++) for (let j = i; j < k; j++) cols.push(`covar_pop(${exprs[i].sql}, ${exprs[j].sql})::float8 as c${i}_${j}`)
-  const where = whereOf([...conds, ...exprs.map((e) => `${e.sql} is not null`)])
-  const { rows } = await tx.query<Record<string, number | null>>(`select ${cols.join(', ')} from ${from} ${where}`, params.values)
-  const r = rows[0]
-  const n = Number(r.n)
-  const cross = Array.from({ length: k }, () => new Array<number>(k).fill(0))
-  for (let i = 0; i < k; i++) for (let j = i; j < k; j++) cross[i][j] = cross[j][i] = (r[`c${i}_${j}`] ?? 0) * n
-  return {
-    names: exprs.map((e) => e.name),
-    n,
-    means: exprs.map((_, i) => r[`m${i}`] ?? NaN),
-    cross,
-    min: exprs.map((_, i) => r[`lo${i}`] ?? NaN),
-    max: exprs.map((_, i) => r[`hi${i}`] ?? NaN),
+export async function sqlMoments(
+  tx: Sql,
+  from: string,
+  exprs: { name: string; sql: string }[],
+  conds: string[],
+  params: Params,
+  opts: { part?: string } = {},
+): Promise<MomentSet & { part?: MomentSet }> {
+  const unique = [...new Set(exprs.map((e) => e.sql))]
+  const at = exprs.map((e) => unique.indexOf(e.sql))
+  const k = unique.length
+  const aggs = (suffix: string, filter: string) => {
+    const f = filter ? ` filter (where ${filter})` : ''
+    const cols: string[] = [`count(*)${f}::float8 as n${suffix}`]
+    // Ranges only for the whole set: a part needs its means and cross-products.
+    for (let i = 0; i < k; i++) cols.push(filter ? `avg(c${i})${f} as m${i}${suffix}` : `avg(c${i}) as m${i}, min(c${i}) as lo${i}, max(c${i}) as hi${i}`)
+    for (let i = 0; i < k; i++) for (let j = i; j < k; j++) cols.push(`covar_pop(c${i}, c${j})${f} as c${i}_${j}${suffix}`)
+    return cols
   }
+  const inner = [...unique.map((e, i) => `(${e})::float8 as c${i}`), ...(opts.part ? [`(${opts.part}) as __part`] : [])].join(', ')
+  const where = whereOf([...conds, ...unique.map((e) => `(${e}) is not null`)])
+  const select = [...aggs('', ''), ...(opts.part ? aggs('_p', '__part') : [])]
+  const { rows } = await tx.query<Record<string, number | null>>(`select ${select.join(', ')} from (select ${inner} from ${from} ${where} offset 0) s`, params.values)
+  const r = rows[0]
+  const read = (suffix: string): MomentSet => {
+    const n = Number(r[`n${suffix}`])
+    const u = (key: string, i: number) => r[`${key}${i}${suffix}`] ?? NaN
+    const cross = exprs.map((_, a) => exprs.map((_, b) => {
+      const [i, j] = at[a] <= at[b] ? [at[a], at[b]] : [at[b], at[a]]
+      return (r[`c${i}_${j}${suffix}`] ?? 0) * n
+    }))
+    const ranges = suffix ? {} : { min: at.map((i) => u('lo', i)), max: at.map((i) => u('hi', i)) }
+    return { names: exprs.map((e) => e.name), n, means: at.map((i) => u('m', i)), cross, ...ranges }
+  }
+  return opts.part ? { ...read(''), part: read('_p') } : read('')
 }
 
 /** Milliseconds since `started`, rounded to 0.01 (the spec's execution_time_ms). */
