@@ -142,6 +142,23 @@ print(json.dumps(out))`,
     expect(t.body.results.summary).toEqual({ count: sel.length, distinct: 2, missing: 0 })
   })
 
+  it('draws equal-width histograms between min and max', async () => {
+    const r = await post({ dataset_id: id, column: 'revenue', metrics: ['histogram'], histogram_bins: 8 })
+    expect(r.status).toBe(200)
+    const h = r.body.results.histogram as { from: number; to: number; count: number }[]
+    const vals = rows.map((x) => x.revenue)
+    const lo = Math.min(...vals)
+    const hi = Math.max(...vals)
+    expect(h).toHaveLength(8)
+    expect(h[0].from).toBe(lo)
+    expect(h[7].to).toBe(hi)
+    const w = (hi - lo) / 8
+    const ref = new Array(8).fill(0)
+    for (const v of vals) ref[Math.min(7, Math.floor((v - lo) / w))]++
+    expect(h.map((b) => b.count)).toEqual(ref)
+    expect(r.body.results.columns.revenue.histogram).toEqual(h)
+  })
+
   it('answers an API key with analytics.read (and X-WIA-Client-ID) as it answers a user', async () => {
     const key = await apiKeyHeaders(app, a.admin, ['analytics.read'])
     const r = await post({ dataset_id: id, metrics: ['mean'] }, key)

@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { asCaller } from '#app/db/db.server.ts'
+import { correlationMatrix } from '#app/features/analytics/analytics.server.ts'
 import { shapleyValues } from '#app/features/analytics/shapley.ts'
+import { authenticateRequest } from '#app/features/auth/caller.server.ts'
 import { averageRanks, benjaminiHochberg, correlationP, pearson, tQuantile } from '#app/features/analytics/stats.ts'
 import { json, setupTestApp, type TestApp, type TestTenant } from '#tests/support/app.ts'
 import { apiKeyHeaders, CUSTOMER_SCHEMA, customerCsv, customerRows, MARKETING_SCHEMA, marketingCsv, marketingRows, uploadDataset } from '#tests/support/analytics-data.ts'
@@ -44,7 +47,7 @@ describe('predictive', () => {
     const r = await post('predictive', {
       model_type: 'linear_regression',
       training_data: { dataset_id: String(id), features: ['marketing_spend', 'price', 'trend'], target: 'revenue' },
-      prediction_config: { horizon: 5, interval: 'day', confidence_level: 0.9 },
+      prediction_config: { horizon: 5, interval: 'day', confidence_level: 0.9, history: 3 },
     })
     expect(r.status, JSON.stringify(r.body)).toBe(200)
     expect(r.body).toMatchObject({ status: 'success', model_id: expect.stringMatching(/^model_[0-9a-f]{16}$/) })
@@ -89,6 +92,13 @@ describe('predictive', () => {
       rel(p.value, yhat, 1e-6)
       rel(p.confidence_interval.upper - p.value, half, 1e-5)
       rel(p.value - p.confidence_interval.lower, half, 1e-5)
+    })
+    // history for the chart: the last days' actual revenue and the model's fit
+    expect(r.body.history.map((h: { date: string }) => h.date)).toEqual(complete.slice(-3).map((x) => x.day))
+    r.body.history.forEach((h: { actual: number; fitted: number }, i: number) => {
+      const row = complete.length - 3 + i
+      rel(h.actual, y[row], 1e-12)
+      rel(h.fitted, full.predict(X.map((c) => c[row])), 1e-6)
     })
     // persisted: readable by the tenant, invisible to another
     const m = await json(app.fetch(`/api/v1/analytics/models/${r.body.model_id}`, { headers: a.viewer.auth }))
@@ -305,6 +315,16 @@ print(json.dumps(out))`,
     }
     rel(byName.region.p_value, py.region, 1e-6)
   }, ORACLE_TIMEOUT)
+
+  it('gives the page a correlation matrix with BH-adjusted p-values', async () => {
+    const caller = (await authenticateRequest(new Request('http://t/', { headers: a.viewer.auth }), app.db))!
+    const m = await asCaller(app.db, caller.claims, (tx) => correlationMatrix(tx, caller, { dataset_id: id, columns: ['marketing_spend', 'price', 'revenue'] }))
+    expect(m.pairs.map((p) => `${p.x}/${p.y}`)).toEqual(['marketing_spend/price', 'marketing_spend/revenue', 'price/revenue'])
+    rel(m.pairs[1].r!, pearson(spend, y), 1e-9)
+    rel(m.pairs[2].r!, pearson(price, y), 1e-9)
+    benjaminiHochberg(m.pairs.map((p) => correlationP(p.r!, y.length))).forEach((q, i) => rel(m.pairs[i].adjusted_p_value!, q, 1e-9))
+    await expect(asCaller(app.db, caller.claims, (tx) => correlationMatrix(tx, caller, { dataset_id: id, columns: ['price'] }))).rejects.toMatchObject({ status: 400 })
+  })
 
   it('derives seasonality from the dates (day-of-week and month effects)', async () => {
     const r = await post('diagnostic', { dataset_id: id, target_metric: 'revenue', potential_factors: ['day_of_week', 'marketing_spend'] }, a.viewer.auth)

@@ -4,6 +4,6 @@
  */
 export { describe as describeDataset } from './descriptive.server.ts'
 export { predictive as predictDataset, getModel } from './predictive.server.ts'
-export { diagnose as diagnoseDataset } from './diagnostic.server.ts'
+export { correlationMatrix, diagnose as diagnoseDataset } from './diagnostic.server.ts'
 export { prescribe as prescribeDataset } from './prescriptive.server.ts'
 export { clusterDataset, getSegmentation } from './segmentation.server.ts'

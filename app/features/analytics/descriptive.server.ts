@@ -14,7 +14,7 @@ import { kurtosis, momentsFromPowerSums, skewness } from './stats.ts'
  * skewness and kurtosis from power sums around the column's mean (a first, cheap pass) so they stay exact.
  */
 
-const NUMERIC_ONLY: DescriptiveMetric[] = ['sum', 'mean', 'median', 'std', 'var', 'quartiles', 'percentiles', 'skewness', 'kurtosis']
+const NUMERIC_ONLY: DescriptiveMetric[] = ['sum', 'mean', 'median', 'std', 'var', 'quartiles', 'percentiles', 'skewness', 'kurtosis', 'histogram']
 const DEFAULT_PERCENTILES = [5, 25, 50, 75, 95]
 
 type Row = Record<string, unknown>
@@ -68,13 +68,33 @@ function selectList(p: Plan, shifts: (number | null)[]): string[] {
     if (p.metrics.has('mean')) out.push(`avg(${x}) as c${i}_mean`)
     if (p.metrics.has('std')) out.push(`stddev_samp(${x}) as c${i}_std`)
     if (p.metrics.has('var')) out.push(`var_samp(${x}) as c${i}_var`)
-    if (p.metrics.has('min')) out.push(`min(${x}) as c${i}_min`)
-    if (p.metrics.has('max')) out.push(`max(${x}) as c${i}_max`)
+    if (p.metrics.has('min') || p.metrics.has('histogram')) out.push(`min(${x}) as c${i}_min`)
+    if (p.metrics.has('max') || p.metrics.has('histogram')) out.push(`max(${x}) as c${i}_max`)
     if (p.quantiles.length) out.push(`percentile_cont(array[${p.quantiles.join(',')}]::float8[]) within group (order by ${x}) as c${i}_q`)
     const shift = shifts[i]
     if (shift !== null) for (const k of [1, 2, 3, 4]) out.push(`sum(power(${x} - ${shift}, ${k})) as c${i}_s${k}`)
   })
   return out
+}
+
+type Histogram = { from: number; to: number; count: number }[]
+
+/** Equal-width bins between min and max (the max falls in the last bin), as dataset statistics draw them. */
+async function histogram(tx: Sql, table: string, conds: string[], params: Params, c: ColumnSpec, min: number | null, max: number | null, bins: number): Promise<Histogram> {
+  if (min === null || max === null) return []
+  const x = num(c)
+  if (min === max) {
+    const { rows } = await tx.query<{ n: number }>(`select count(${x})::float8 as n from ${table} ${whereOf(conds)}`, params.values)
+    return [{ from: min, to: max, count: Number(rows[0].n) }]
+  }
+  const { rows } = await tx.query<{ b: number; n: number }>(
+    `select least(width_bucket(${x}, ${Number(min)}::float8, ${Number(max)}::float8, ${bins}), ${bins}) as b, count(*)::float8 as n
+       from ${table} ${whereOf([...conds, `${q(c)} is not null`])} group by 1`,
+    params.values,
+  )
+  const counts = new Map(rows.map((r) => [Number(r.b), Number(r.n)]))
+  const width = (max - min) / bins
+  return Array.from({ length: bins }, (_, i) => ({ from: min + i * width, to: i === bins - 1 ? max : min + (i + 1) * width, count: counts.get(i + 1) ?? 0 }))
 }
 
 const pKey = (p: number) => `p${String(p).replace(/\.0+$/, '')}`
@@ -90,7 +110,7 @@ function figures(p: Plan, r: Row, i: number, shift: number | null) {
   }
   const summary: Record<string, unknown> = { count }
   for (const m of p.metrics) {
-    if (m === 'count' || m === 'quartiles' || m === 'percentiles') continue
+    if (m === 'count' || m === 'quartiles' || m === 'percentiles' || m === 'histogram') continue
     if (m === 'median') summary.median = quant(0.5)
     else if (m === 'skewness' || m === 'kurtosis') {
       const s = [1, 2, 3, 4].map((k) => get(`s${k}`))
@@ -129,15 +149,22 @@ export async function describe(tx: Sql, caller: Caller, input: DescriptiveInput)
       sql = `select ${keys.join(', ')}, ${select.join(', ')} from ${src.table} ${where} group by grouping sets ((), ${groups.map((g) => `(${q(g)})`).join(', ')})`
     }
     const { rows } = await tx.query<Row>(sql, params.values)
-    return { rows, shifts }
+    const all = groups.length ? rows.find((r) => groups.every((_, i) => Number(r[`gr${i}`]) === 1)) : rows[0]
+    const histograms: (Histogram | null)[] = []
+    for (const [i, c] of p.columns.entries()) {
+      histograms.push(p.metrics.has('histogram') && all ? await histogram(tx, src.table, conds, params, c, all[`c${i}_min`] as number | null, all[`c${i}_max`] as number | null, input.histogram_bins) : null)
+    }
+    return { rows, shifts, histograms }
   })
 
   const overall = groups.length ? rows.rows.find((r) => groups.every((_, i) => Number(r[`gr${i}`]) === 1))! : rows.rows[0]
   const n = Number(overall?.n_rows ?? 0)
   if (!n) throw insufficientData(conds.length ? 'No rows match the filters' : 'The dataset has no valid rows', { dataset_id: src.id, field: conds.length ? 'filters' : 'dataset_id' })
-  const perColumn = (r: Row) => Object.fromEntries(p.columns.map((c, i) => [c.column_name, figures(p, r, i, rows.shifts[i])]))
-  const primary = figures(p, overall, 0, rows.shifts[0])
-  const results: Record<string, unknown> = { ...primary, columns: perColumn(overall) }
+  const withHistogram = (f: Record<string, unknown>, i: number) => (rows.histograms[i] ? { ...f, histogram: rows.histograms[i] } : f)
+  const perColumn = (r: Row, top = false) =>
+    Object.fromEntries(p.columns.map((c, i) => [c.column_name, top ? withHistogram(figures(p, r, i, rows.shifts[i]), i) : figures(p, r, i, rows.shifts[i])]))
+  const primary = withHistogram(figures(p, overall, 0, rows.shifts[0]), 0)
+  const results: Record<string, unknown> = { ...primary, columns: perColumn(overall, true) }
   groups.forEach((g, gi) => {
     const list = rows.rows
       .filter((r) => Number(r[`gr${gi}`]) === 0)

@@ -216,3 +216,31 @@ export async function diagnose(tx: Sql, caller: Caller, input: DiagnosticInput) 
     execution_time_ms: elapsed(started),
   }
 }
+
+/**
+ * Pearson correlations between every pair of numeric columns (the Analytics page's heatmap), from one moments pass over
+ * the rows where all of them are present; p-values from the t distribution, BH-adjusted over the pairs.
+ */
+export async function correlationMatrix(tx: Sql, caller: Caller, input: { dataset_id: unknown; columns?: string[]; filters?: DiagnosticInput['filters'] }) {
+  const started = performance.now()
+  const src = await resolveDataset(tx, input.dataset_id)
+  const columns = input.columns?.length
+    ? input.columns.map((c, i) => columnOf(src, c, `columns[${i}]`)).filter((c) => NUMERIC.includes(c.data_type))
+    : src.columns.filter((c) => NUMERIC.includes(c.data_type)).slice(0, 20)
+  if (columns.length < 2) throw badRequest('columns', 'a correlation matrix needs at least two numeric columns')
+  const params = new Params()
+  const conds = filterConditions(src, input.filters, params)
+  const m = await asServer(tx, caller, () => sqlMoments(tx, src.table, columns.map((c) => ({ name: c.column_name, sql: num(c) })), conds, params))
+  if (m.n < 3) throw insufficientData(`${m.n} complete rows: too few for correlations`, { rows: m.n, field: 'columns' })
+  const pairs: { x: string; y: string; r: number | null; p_value: number | null; adjusted_p_value?: number | null }[] = []
+  for (let i = 0; i < columns.length; i++) {
+    for (let j = i + 1; j < columns.length; j++) {
+      const d = Math.sqrt(m.cross[i][i] * m.cross[j][j])
+      const r = d > 0 ? m.cross[i][j] / d : NaN
+      pairs.push({ x: columns[i].column_name, y: columns[j].column_name, r: Number.isFinite(r) ? r : null, p_value: Number.isFinite(r) ? correlationP(r, m.n) : null })
+    }
+  }
+  const adj = benjaminiHochberg(pairs.map((p) => p.p_value ?? NaN))
+  pairs.forEach((p, i) => (p.adjusted_p_value = Number.isFinite(adj[i]) ? adj[i] : null))
+  return { status: 'success' as const, columns: columns.map((c) => c.column_name), n: m.n, pairs, execution_time_ms: elapsed(started) }
+}

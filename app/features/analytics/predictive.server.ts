@@ -142,7 +142,14 @@ export async function predictive(tx: Sql, caller: Caller, input: PredictiveInput
          from ${base} where ${inTest}`,
       shape.params.values,
     )
-    return { n, tmin, tmax, hold: hold[0], all, byTime: inTest.startsWith('t >') }
+    // The latest periods' actual means, with the mean features to draw the fit beside them.
+    const history = shape.timeIndexed && pc.history
+      ? (await tx.query<Record<string, number>>(
+          `select t, avg(y) as y${shape.features.map((_, i) => `, avg(x${i})::float8 as x${i}`).join('')} from ${base} group by t order by t desc limit ${pc.history}`,
+          shape.params.values,
+        )).rows.reverse()
+      : []
+    return { n, tmin, tmax, hold: hold[0], all, byTime: inTest.startsWith('t >'), history }
   })
 
   const fit = fitOrExplain(work.all, shape.features, kind, input.model_config.alpha)
@@ -182,6 +189,11 @@ export async function predictive(tx: Sql, caller: Caller, input: PredictiveInput
     })
   }
 
+  const history = work.history.map((h) => ({
+    date: periodLabel(pc.interval, Number(h.t)),
+    actual: Number(h.y),
+    fitted: predict(fit, shape.features.map((_, i) => (shape.trend[i] ? Number(h.t) - work.tmin! : Number(h[`x${i}`])))),
+  }))
   const coefficients = [
     { feature: '(intercept)', coefficient: fit.intercept, std_error: fit.interceptSe, t_value: fit.interceptT, p_value: fit.interceptP },
     ...shape.features.map((f, i) => ({ feature: f, coefficient: fit.coefficients[i], std_error: fit.stdErrors[i], t_value: fit.tValues[i], p_value: fit.pValues[i] })),
@@ -215,6 +227,7 @@ export async function predictive(tx: Sql, caller: Caller, input: PredictiveInput
     predictions,
     metrics,
     coefficients,
+    ...(pc.history ? { history } : {}),
     training,
     confidence_level: pc.confidence_level,
     ...(shape.timeIndexed ? { interval: pc.interval } : {}),

@@ -29,6 +29,7 @@ export type Filters = z.infer<typeof filtersSchema>
 
 export const DESCRIPTIVE_METRICS = [
   'count', 'sum', 'mean', 'median', 'std', 'var', 'min', 'max', 'quartiles', 'percentiles', 'skewness', 'kurtosis', 'missing', 'distinct',
+  'histogram',
 ] as const
 export type DescriptiveMetric = (typeof DESCRIPTIVE_METRICS)[number]
 const METRIC_ALIASES: Record<string, DescriptiveMetric> = {
@@ -51,6 +52,8 @@ export const descriptiveBody = z.strictObject({
   /** Percentiles to report, 0–100 (with the `percentiles` metric; default 5, 25, 50, 75, 95). */
   percentiles: z.array(z.number().min(0, 'must be 0–100').max(100, 'must be 0–100')).min(1).max(25).optional(),
   filters: filtersSchema.optional(),
+  /** Equal-width bins between each column's min and max, with the `histogram` metric (whole table, not per group). */
+  histogram_bins: z.number().int().min(2).max(200).default(20),
   /** Largest groups kept per by_<column> list (ordered by count). */
   max_groups: z.number().int().min(1).max(10_000).default(1000),
 })
@@ -78,10 +81,12 @@ export const predictiveBody = z.strictObject({
       horizon: z.number().int().min(1).max(1000).default(30),
       interval: z.enum(INTERVALS, `must be one of ${INTERVALS.join(', ')}`).default('day'),
       confidence_level: z.number().gt(0, 'must be between 0 and 1').lt(1, 'must be between 0 and 1').default(0.95),
+      /** Past periods to return beside the predictions (actual mean of the target and the model's fit), for charts. */
+      history: z.number().int().min(0).max(1000).default(0),
       /** Feature values per future period (else each feature is projected by its own linear trend), or per row without dates. */
       future_features: z.array(z.record(columnName, z.number())).min(1).max(1000).optional(),
     })
-    .default({ horizon: 30, interval: 'day', confidence_level: 0.95 }),
+    .default({ horizon: 30, interval: 'day', confidence_level: 0.95, history: 0 }),
   model_config: z
     .strictObject({
       /** Ridge penalty (scikit-learn's alpha). */
