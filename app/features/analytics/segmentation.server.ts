@@ -150,11 +150,29 @@ export async function getSegmentation(tx: Sql, caller: Caller, id: number, opts:
         [caller.tenantId, s.gold_table],
       )
       if (!t.length) return []
+      // An even sample: every step-th row in file order, at most `limit` points.
+      const limit = Math.min(opts.limit ?? 2000, 20_000)
+      const table = `gold.${q(t[0].table_name)}`
+      const { rows: cnt } = await tx.query<{ n: number }>(`select count(*)::float8 as n from ${table}`)
+      const step = Math.max(1, Math.ceil(Number(cnt[0].n) / limit))
       const { rows: pts } = await tx.query<Record<string, number>>(
-        `select cluster_id, ${s.features.map((f) => q(f)).join(', ')} from gold.${q(t[0].table_name)} order by _hd_file_id, _hd_row limit ${Math.min(opts.limit ?? 2000, 20_000)}`,
+        `select cluster_id, ${s.features.map((f) => q(f)).join(', ')}
+           from (select *, row_number() over (order by _hd_file_id, _hd_row) as rn from ${table}) s
+          where (rn - 1) % ${step} = 0 order by rn limit ${limit}`,
       )
       return pts
     })
   }
   return { ...rows[0], points }
+}
+
+/** The tenant's segmentations, newest first (the Segments page's list). */
+export async function listSegmentations(tx: Sql, opts: { datasetId?: number; limit?: number } = {}) {
+  const { rows } = await tx.query<{ id: number; dataset_id: number; dataset_name: string; n_clusters: number; features: string[]; silhouette: number | null; gold_table: string | null; created_at: Date }>(
+    `select s.id, s.dataset_id, d.dataset_name, s.n_clusters, s.features, (s.metrics ->> 'silhouette_score')::float8 as silhouette, s.gold_table, s.created_at
+       from public.segmentations s left join public.datasets d on d.id = s.dataset_id
+      where ($1::bigint is null or s.dataset_id = $1) order by s.id desc limit $2`,
+    [opts.datasetId ?? null, opts.limit ?? 20],
+  )
+  return rows
 }

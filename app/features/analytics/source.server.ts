@@ -219,3 +219,13 @@ export async function sqlMoments(
 
 /** Milliseconds since `started`, rounded to 0.01 (the spec's execution_time_ms). */
 export const elapsed = (started: number) => Math.round((performance.now() - started) * 100) / 100
+
+/** Datasets the pages offer (those with a silver table the caller may read), with their typed columns. */
+export async function analyticsDatasets(tx: Sql) {
+  const { rows } = await tx.query<{ id: number; dataset_name: string; columns: ColumnSpec[]; valid_records: number }>(
+    `select d.id, d.dataset_name, d.columns, d.valid_records from public.datasets d
+      where exists (select 1 from public.dataset_tables r where r.dataset_id = d.id and r.schema_name = 'silver') and d.valid_records > 0
+      order by d.id desc`,
+  )
+  return rows
+}
