@@ -16,7 +16,7 @@ export const fmtNum = (v: unknown, digits = 4): string => {
   return Number(v.toPrecision(digits)).toLocaleString('en-US', { maximumFractionDigits: 6 })
 }
 
-export const fmtP = (p: number | null | undefined) => (p == null ? '—' : p < 1e-4 ? p.toExponential(1) : p.toFixed(4))
+export const fmtP = (p: number | null | undefined) => (p == null ? '—' : p === 0 ? '< 1e-300' : p < 1e-4 ? p.toExponential(1) : p.toFixed(4))
 
 const csvCell = (v: unknown) => {
   const s = v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v)
