@@ -4,6 +4,7 @@ import express from 'express'
 import type { ServerBuild } from 'react-router'
 import { bootApp } from '../app/boot.server.ts'
 import { getEnv } from '../app/env.server.ts'
+import { applyHttpTimeouts } from '../app/http/server-timeouts.server.ts'
 
 const started = Date.now()
 const env = getEnv()
@@ -47,6 +48,7 @@ const server = app.listen(env.PORT, env.HOST, () => {
     console.log('')
   }
 })
+applyHttpTimeouts(server)
 
 for (const sig of ['SIGTERM', 'SIGINT'] as const) {
   process.once(sig, () => {

@@ -8,7 +8,7 @@ export async function action({ request }: Route.ActionArgs) {
   const { requireCaller } = await import('#app/features/auth/session.server.ts')
   const { verifyCsrf } = await import('#app/features/auth/csrf.server.ts')
   const { getDb } = await import('#app/db/index.server.ts')
-  const { uploadDataset } = await import('#app/features/datasets/upload.server.ts')
+  const { uploadDataset } = await import('#app/features/datasets/datasets.server.ts')
   const { toApiError } = await import('#app/http/api-route.server.ts')
   const { errorBody, ApiError } = await import('#app/http/errors.server.ts')
   const { caller, headers } = await requireCaller(request, 'datasets.write')

@@ -3,10 +3,10 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { closeThreadPool, runInThread } from '#app/jobs/thread-pool.server.ts'
 import type { ColumnSpec } from '#app/features/templates/template-schema.ts'
 import type { EncodeStoredInput, EncodeStoredResult, PostedChunk } from './encode.thread.ts'
-import { bufferBytes, encodeCsv, type EncodedChunk } from './file-encoder.ts'
-import { getFileStore } from './file-store.server.ts'
-import { SlotRing } from './slot-ring.ts'
-import { ChannelWriter } from './byte-channel.ts'
+import { bufferBytes, encodeCsv, type EncodedChunk } from './file-encoder.server.ts'
+import { getFileStore } from '#app/storage/storage.server.ts'
+import { SlotRing } from '../load/slot-ring.server.ts'
+import { ChannelWriter } from '../receive/byte-channel.server.ts'
 
 const columns: ColumnSpec[] = [
   { column_name: 'id', data_type: 'Integer', default_value: null },
@@ -52,7 +52,7 @@ describe('encodeStoredFile on a pool thread', () => {
     let maxAhead = 0
     let sent = 0
     const r = await runInThread<EncodeStoredResult>(
-      '#app/features/datasets/encode.thread.ts',
+      '#app/features/datasets/csv/encode.thread.ts',
       'encodeStoredFile',
       { ...opts, key, flow, aheadKiB: 32 } satisfies EncodeStoredInput,
       {
@@ -106,7 +106,7 @@ describe('encodeStoredFile on a pool thread', () => {
     let own = 0
     const acks: Promise<void>[] = []
     const r = await runInThread<EncodeStoredResult>(
-      '#app/features/datasets/encode.thread.ts',
+      '#app/features/datasets/csv/encode.thread.ts',
       'encodeStoredFile',
       { ...opts, key, flow, aheadKiB: 2048, ring: ring.spec } satisfies EncodeStoredInput,
       {
@@ -147,7 +147,7 @@ describe('encodeStoredFile on a pool thread', () => {
 
   it('returns a CSV problem as data (rule and details), not as a thrown error', async () => {
     const key = await store('id,name,at\n1,a,2025-01-01\n2,b\n')
-    const r = await runInThread<EncodeStoredResult>('#app/features/datasets/encode.thread.ts', 'encodeStoredFile', {
+    const r = await runInThread<EncodeStoredResult>('#app/features/datasets/csv/encode.thread.ts', 'encodeStoredFile', {
       key,
       columns,
       fileId: 1,
@@ -172,7 +172,7 @@ describe('encodeStoredFile on a pool thread', () => {
       const flow = new SharedArrayBuffer(4)
       const loaded = new Int32Array(flow)
       const task = runInThread<EncodeStoredResult>(
-        '#app/features/datasets/encode.thread.ts',
+        '#app/features/datasets/csv/encode.thread.ts',
         'encodeStoredFile',
         { ...opts, key: 'tenants/test/uploads/not-stored.csv', flow, aheadKiB: 4096, live: channel.spec } satisfies EncodeStoredInput,
         {

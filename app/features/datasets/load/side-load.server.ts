@@ -1,6 +1,6 @@
 import type { Db } from '#app/db/db.server.ts'
 import { logError } from '#app/http/log.server.ts'
-import { ident, serverLoadTx, type LoadTx } from './load-tx.server.ts'
+import { ident, limitIdle, serverLoadTx, type LoadTx } from './load-tx.server.ts'
 
 /**
  * A second transaction, on its own connection, for a new dataset's bronze table: Postgres loads bronze on one
@@ -32,6 +32,7 @@ export async function openSideLoad(db: Db): Promise<SideLoad | null> {
   let opened!: (tx: LoadTx) => void
   const ready = new Promise<LoadTx>((resolve) => (opened = resolve))
   const done = db.transaction(async (sql) => {
+    await limitIdle(db, sql)
     opened(serverLoadTx(sql))
     if (!(await gate)) throw new Rollback('side load discarded')
   })

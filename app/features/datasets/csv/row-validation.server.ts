@@ -1,7 +1,7 @@
 import { isInvalid, parseCell, type DataType, type Invalid } from '#app/features/templates/column-types.ts'
 import type { ColumnSpec } from '#app/features/templates/template-schema.ts'
-import type { RecordBatch } from './csv-records.ts'
-import { cellEncoder, defaultField, type ByteOut } from './silver-binary.ts'
+import type { RecordBatch } from './csv-records.server.ts'
+import { cellEncoder, defaultField, type ByteOut } from './silver-binary.server.ts'
 
 /**
  * Checks a file's header and rows against a dataset's columns and turns them into COPY data for the

@@ -1,7 +1,7 @@
 import type { Db } from '#app/db/db.server.ts'
 import type { ColumnSpec } from '#app/features/templates/template-schema.ts'
 import { badRequest, notFound } from '#app/http/errors.server.ts'
-import { ident } from './load-tx.server.ts'
+import { ident } from '../load/load-tx.server.ts'
 
 /**
  * Reading a dataset back for training and inference: the typed valid rows of its silver table, in file order,

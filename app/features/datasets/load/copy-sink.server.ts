@@ -2,7 +2,7 @@ import crypto from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import type { ChunkLayout, EncodedChunk } from './file-encoder.ts'
+import type { ChunkLayout, EncodedChunk } from '../csv/file-encoder.server.ts'
 import { COPY_BINARY, copyCsv, CopyBuffer, CopyQueue, ident, type CopyFormat, type CopyStream, type LoadTx } from './load-tx.server.ts'
 
 /**
@@ -12,6 +12,8 @@ import { COPY_BINARY, copyCsv, CopyBuffer, CopyQueue, ident, type CopyFormat, ty
  * flat). PGlite, which only loads whole blobs, gets a queue of COPYs of a few MiB each.
  */
 export interface CopySink {
+  /** True when silver streams through one open COPY (Postgres): chunks are small and may sit in shared slots. */
+  readonly streaming: boolean
   /** Takes a chunk; resolves when the caller may send the next (backpressure). */
   load(c: EncodedChunk): Promise<void>
   /** Calls fn once every chunk loaded so far is out of memory (written or failed). */
@@ -48,6 +50,7 @@ export async function openSink(tx: LoadTx, t: Target, maxPendingBytes: number, b
 }
 
 class QueueSink implements CopySink {
+  readonly streaming = false
   private queue: CopyQueue
   private errors: CopyBuffer
   constructor(
@@ -108,6 +111,7 @@ class Spool {
 }
 
 class StreamSink implements CopySink {
+  readonly streaming = true
   private chain: Promise<void> = Promise.resolve()
   failure: unknown = null
   private open: CopyStream | null = null

@@ -1,8 +1,8 @@
 import type { ColumnSpec } from '#app/features/templates/template-schema.ts'
 import type { CsvLimits } from './csv.server.ts'
-import { openCsvRecords } from './csv-records.ts'
-import { bronzeLayout, planFile, RowProcessor, type BronzeLayout, type ProcessorCounts } from './row-validation.ts'
-import { ByteOut, type BufferLender } from './silver-binary.ts'
+import { openCsvRecords } from './csv-records.server.ts'
+import { bronzeLayout, planFile, RowProcessor, type BronzeLayout, type ProcessorCounts } from './row-validation.server.ts'
+import { ByteOut, type BufferLender } from './silver-binary.server.ts'
 
 /**
  * One CSV file turned into COPY data for bronze (CSV), silver (binary) and the error report (text), in chunks of
@@ -68,11 +68,14 @@ export async function* encodeCsv(source: AsyncIterable<Uint8Array>, o: EncodeOpt
     layout = undefined
     return chunk
   }
+  // The layout goes first, alone: a second connection opens bronze's COPY at once, so its transaction is never left
+  // idle while the first rows arrive from a slow client (Postgres ends idle upload transactions: load-tx.server.ts).
+  yield take()
   for await (const batch of csv.batches) {
     errors += proc.processRecords(batch, bronze, silver)
     if (bronze.pos + silver.pos + errors.length >= o.flushBytes) yield take()
   }
-  if (bronze.pos + silver.pos + errors.length || layout) yield take()
+  if (bronze.pos + silver.pos + errors.length) yield take()
   bronze.dispose()
   silver.dispose()
   return { header: csv.header, delimiter, counts: proc.counts() }

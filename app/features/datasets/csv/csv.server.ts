@@ -7,7 +7,7 @@ import Papa from 'papaparse'
  * (sniffed from the first 64 KiB) and blank lines. Anything that is not delimited text fails with a
  * CsvError saying why.
  *
- * `openCsv` yields rows of strings (type inference reads it). Uploads read with csv-records.ts, which shares
+ * `openCsv` yields rows of strings (type inference reads it). Uploads read with csv-records.server.ts, which shares
  * the dialect detection and RecordChecker here and goes through papaparse for anything quoted.
  */
 

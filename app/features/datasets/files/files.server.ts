@@ -2,10 +2,10 @@ import type { Db, Sql } from '#app/db/db.server.ts'
 import type { Caller } from '#app/features/auth/caller.server.ts'
 import { badRequest, notFound } from '#app/http/errors.server.ts'
 import { logError } from '#app/http/log.server.ts'
-import { getFileStore } from './file-store.server.ts'
-import { ident, withLoadTx } from './load-tx.server.ts'
-import { FILE_PATH_RE, filePath } from './model.ts'
-import { refreshDatasetTotals, type FileOut } from './upload.server.ts'
+import { getFileStore } from '#app/storage/storage.server.ts'
+import { ident, withLoadTx } from '../load/load-tx.server.ts'
+import { FILE_PATH_RE, filePath } from '../model.ts'
+import { refreshDatasetTotals, type FileOut } from '../load/load-file.server.ts'
 
 /** Files of a dataset (spec §7). A file is found only among the caller's own tenant's records (RLS). */
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { CsvError, openCsv } from './csv.server.ts'
-import { openCsvRecords } from './csv-records.ts'
+import { openCsvRecords } from './csv-records.server.ts'
 
 /**
  * The upload's byte reader against openCsv (papaparse on the whole text) on random files: the same header, the

@@ -1,6 +1,7 @@
 import type { CopyStream } from '#app/db/copy.server.ts'
 import { setCaller, type Claims, type Db, type Sql } from '#app/db/db.server.ts'
-import { BINARY_HEADER, BINARY_TRAILER } from './silver-binary.ts'
+import { BINARY_HEADER, BINARY_TRAILER } from '../csv/silver-binary.server.ts'
+import { uploadIdleMs } from '../receive/receive.server.ts'
 
 export type { CopyStream }
 
@@ -36,8 +37,20 @@ export function copyCsv(delimiter: string, notNull: string[]): CopyFormat {
   return { options: `with (format csv, delimiter '${delimiter}'${notNull.length ? `, force_not_null (${notNull.join(', ')})` : ''})` }
 }
 
+/**
+ * Postgres ends a load transaction left idle this long (twice the client idle limit): a backstop for a load the
+ * process stopped driving. A live load that waits for the rest of its body is touched while its client sends.
+ */
+export const loadIdleMs = () => 2 * uploadIdleMs()
+
+/** Sets the idle-in-transaction limit on a load's transaction (Postgres; PGlite has no other session to protect). */
+export async function limitIdle(db: Db, sql: Sql) {
+  if (db.engine === 'postgres') await sql.query(`select set_config('idle_in_transaction_session_timeout', $1, true)`, [String(Math.ceil(loadIdleMs()))])
+}
+
 export async function withLoadTx<T>(db: Db, claims: Claims, fn: (tx: LoadTx) => Promise<T>): Promise<T> {
   return db.transaction(async (sql) => {
+    await limitIdle(db, sql)
     const tx = makeTx(sql, () => setCaller(sql, claims), async () => {
       // Back to the connection's own role for this transaction only; the caller's claims stay set.
       await sql.query(`select set_config('role', 'none', true)`)

@@ -1,9 +1,9 @@
-import { getFileStore } from './file-store.server.ts'
+import { getFileStore } from '#app/storage/storage.server.ts'
 import { CsvError, type CsvLimits } from './csv.server.ts'
-import { encodeCsv, type EncodedChunk, type EncodedFile } from './file-encoder.ts'
+import { encodeCsv, type EncodedChunk, type EncodedFile } from './file-encoder.server.ts'
 import type { ColumnSpec } from '#app/features/templates/template-schema.ts'
-import { SlotRing, type RingSpec } from './slot-ring.ts'
-import { channelReader, type ChannelSpec } from './byte-channel.ts'
+import { SlotRing, type RingSpec } from '../load/slot-ring.server.ts'
+import { channelReader, type ChannelSpec } from '../receive/byte-channel.server.ts'
 
 /**
  * Runs on a pool thread (runInThread): reads a stored upload, parses and validates it and posts the COPY
@@ -21,9 +21,9 @@ export interface EncodeStoredInput {
   flushBytes: number
   flow: SharedArrayBuffer
   aheadKiB: number
-  /** Shared slots for bronze and silver (see slot-ring.ts); without it each chunk's buffers are moved. */
+  /** Shared slots for bronze and silver (see ../load/slot-ring.server.ts); without it each chunk's buffers are moved. */
   ring?: RingSpec
-  /** The file's bytes as they arrive (byte-channel.ts), instead of reading `key` from the store. */
+  /** The file's bytes as they arrive (../receive/byte-channel.server.ts), instead of reading `key` from the store. */
   live?: ChannelSpec
 }
 

@@ -1,11 +1,10 @@
 import type { Sql } from '#app/db/db.server.ts'
-import { getDb } from '#app/db/index.server.ts'
 import type { Caller } from '#app/features/auth/caller.server.ts'
 import type { DataType } from '#app/features/templates/column-types.ts'
 import type { ColumnSpec } from '#app/features/templates/template-schema.ts'
 import { notFound } from '#app/http/errors.server.ts'
-import { defineJob, enqueueJob, jobStateColumns, type JobContext, type JobStatus } from '#app/jobs/jobs.server.ts'
-import { ident } from './load-tx.server.ts'
+import { enqueueJob, jobStateColumns, type JobContext, type JobStatus } from '#app/jobs/jobs.server.ts'
+import { ident } from '../load/load-tx.server.ts'
 
 /**
  * Dataset statistics (spec §6.7): a background job computes, in SQL over the silver table, per column:
@@ -16,6 +15,9 @@ import { ident } from './load-tx.server.ts'
  */
 
 export const STATISTICS_JOB = 'dataset.statistics'
+export interface StatisticsJobData {
+  datasetId: number
+}
 export const HISTOGRAM_BINS = 20
 const TOP_VALUES = 10
 
@@ -163,25 +165,7 @@ async function numericHistogram(db: Sql, table: string, expr: string, min: numbe
   return Array.from({ length: HISTOGRAM_BINS }, (_, i) => ({ from: min + i * width, to: i === HISTOGRAM_BINS - 1 ? max : min + (i + 1) * width, count: counts.get(i + 1) ?? 0 }))
 }
 
-// ---------------------------------------------------------------- the job
-
-interface StatisticsJobData {
-  datasetId: number
-}
-
-defineJob<StatisticsJobData>(STATISTICS_JOB, async (data, ctx) => {
-  const db = await getDb()
-  const result = await computeStatistics(db, ctx.tenantId, data.datasetId, ctx.step)
-  ctx.signal.throwIfAborted()
-  // Only this job's row: a newer request for the same dataset points the row at its own job.
-  await db.query(`update public.dataset_statistics set result = $3::text::jsonb where dataset_id = $1 and job_id = $2`, [
-    data.datasetId,
-    ctx.jobId,
-    JSON.stringify(result),
-  ])
-  await ctx.step('done', 100)
-  return { dataset_id: data.datasetId, columns: result.columns.length, row_count: result.row_count }
-})
+// ---------------------------------------------------------------- request and read (the job: ../jobs.server.ts)
 
 /** POST /api/v1/dataset/generate_statistics: submits the job (one at a time per dataset). */
 export async function requestStatistics(sql: Sql, caller: Caller, datasetId: number) {

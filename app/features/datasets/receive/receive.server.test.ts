@@ -2,8 +2,8 @@ import { pipeline } from 'node:stream/promises'
 import { Writable } from 'node:stream'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { FileStore } from '#app/storage/storage.server.ts'
-import { ChannelWriter, channelReader } from './byte-channel.ts'
-import { receiveUpload } from './upload.server.ts'
+import { ChannelWriter, channelReader } from './byte-channel.server.ts'
+import { receiveUpload } from './receive.server.ts'
 
 /**
  * receiveUpload when the file store or the client fails, with and without a tap (a file read as it arrives). The

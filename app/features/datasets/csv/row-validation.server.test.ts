@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { ColumnSpec } from '#app/features/templates/template-schema.ts'
-import { encodeCsv, type ChunkLayout } from './file-encoder.ts'
-import { copyField, planFile, RowProcessor, TypeInferer } from './row-validation.ts'
+import { encodeCsv, type ChunkLayout } from './file-encoder.server.ts'
+import { copyField, planFile, RowProcessor, TypeInferer } from './row-validation.server.ts'
 
 const cols: ColumnSpec[] = [
   { column_name: 'id', data_type: 'Integer', default_value: null },
