@@ -4,6 +4,7 @@ import { asCaller, type Db, type Sql } from '#app/db/db.server.ts'
 import { getDb } from '#app/db/index.server.ts'
 import { authenticateRequest, type Caller } from '#app/features/auth/caller.server.ts'
 import { verifyCsrf } from '#app/features/auth/csrf.server.ts'
+import { getSessionCaller } from '#app/features/auth/session.server.ts'
 import { ApiError, authRequired, errorBody, forbidden, fromDatabase, fromZod } from './errors.server.ts'
 import { logRequest, logError } from './log.server.ts'
 import { assertUnderLimit, consumeRateLimit, countFailure, type RateClass } from './rate-limit.server.ts'
@@ -38,8 +39,11 @@ export interface ApiDefinition<QS extends MaybeSchema = undefined, BS extends Ma
   summary: string
   description?: string
   tags?: string[]
-  /** 'required' (default) or 'none' for public routes like login and health. */
-  auth?: 'required' | 'none'
+  /**
+   * 'required' (default): a bearer token, API key or session cookie; 'none' for public routes like login and health;
+   * 'session' for a browser page's own endpoint: the session cookie, refreshed as pages refresh it, CSRF checked.
+   */
+  auth?: 'required' | 'none' | 'session'
   /** The permission the caller needs; omit for "any authenticated caller". */
   permission?: string
   /** Only these kinds of caller: e.g. ['service_role'] or ['admin'] roles handled by the feature. */
@@ -144,10 +148,21 @@ async function handle(def: ErasedDefinition, { request, params }: RouteArgs): Pr
   try {
     const db = await getDb()
     // Public routes (login, health) do not look at credentials at all.
-    if (def.auth !== 'none') {
+    if (def.auth === 'session') {
+      const session = await getSessionCaller(request)
+      for (const c of session.headers.getSetCookie()) headers.append('Set-Cookie', c)
+      caller = session.caller
+      if (!caller) throw authRequired()
+    } else if (def.auth !== 'none') {
       caller = await authenticateWithGuard(request, db)
       if (!caller) throw authRequired()
-      if (caller.via === 'cookie' && !['GET', 'HEAD'].includes(request.method)) await verifyCsrf(request, caller)
+    }
+    if (caller?.via === 'cookie' && !['GET', 'HEAD'].includes(request.method)) {
+      // A raw body is the handler's to stream: reading a form field for the token would buffer all of it first.
+      if (def.bodyType === 'raw' && !request.headers.get('x-csrf-token')) {
+        throw new ApiError(403, 'FORBIDDEN', 'Missing or invalid CSRF token: send it in the X-CSRF-Token header', { field: 'csrf' })
+      }
+      await verifyCsrf(request, caller)
     }
     const limit = await consumeRateLimit(def.rateLimit ?? 'default', rateKey(caller, request))
     for (const [k, v] of Object.entries(limit.headers)) headers.set(k, v)
