@@ -1,5 +1,6 @@
 import type { Db } from '#app/db/db.server.ts'
 import { ApiError } from '#app/http/errors.server.ts'
+import { logError } from '#app/http/log.server.ts'
 
 /** The service answers and its database runs a query. */
 export async function checkHealth(db: Db) {
@@ -15,6 +16,8 @@ export async function checkHealth(db: Db) {
       time: new Date().toISOString(),
     }
   } catch (e) {
-    throw new ApiError(503, 'DATABASE_ERROR', 'Database is not answering', { reason: (e as Error).message })
+    // The driver's text (host names, users, paths) goes to the log, never to an unauthenticated caller.
+    logError(e, { check: 'health', engine: db.engine })
+    throw new ApiError(503, 'DATABASE_ERROR', 'Database is not answering')
   }
 }

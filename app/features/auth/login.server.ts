@@ -1,5 +1,5 @@
 import { getDb } from '#app/db/index.server.ts'
-import { clientIp } from '#app/http/api-route.server.ts'
+import { clientIp } from '#app/http/client-address.server.ts'
 import { ApiError } from '#app/http/errors.server.ts'
 import { guardFailures } from '#app/http/rate-limit.server.ts'
 import { exchangeClientCredentials } from './api-keys.server.ts'
