@@ -81,7 +81,10 @@ export function getEnv(): Env {
     !env.JWT_SECRET && !env.SUPABASE_JWT_SECRET && 'a generated JWT secret',
     !(env.SUPABASE_URL && env.SUPABASE_SERVICE_ROLE_KEY) && 'local files',
   ].filter(Boolean)
-  if (env.NODE_ENV === 'production' && local.length) {
+  const g = globalThis as { __hotdashLocalStateWarned?: boolean }
+  // Once per process, though the server entry and the React Router build each hold a copy of this module.
+  if (env.NODE_ENV === 'production' && local.length && !g.__hotdashLocalStateWarned) {
+    g.__hotdashLocalStateWarned = true
     console.warn(`[env] ALLOW_LOCAL_STATE_IN_PRODUCTION: production on ${local.join(', ')} in ${env.DATA_DIR}, on this machine only`)
   }
   cached = env
