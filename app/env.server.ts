@@ -22,6 +22,10 @@ const schema = z.object({
   SEED_DEMO_DATA: z.enum(['true', 'false']).optional(),
   LOG_REQUESTS: z.enum(['true', 'false']).optional(),
   SIMULATE_ACTIVITY: z.enum(['true', 'false']).optional(),
+  // Set by Fly on its machines: Fly-Client-IP is then the client's address (app/http/client-address.server.ts).
+  FLY_APP_NAME: z.string().optional(),
+  // Proxies of ours in front of the app that append to X-Forwarded-For; 0 = believe only the socket.
+  TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
 })
 
 export type Env = z.infer<typeof schema>

@@ -1,10 +1,12 @@
 import crypto from 'node:crypto'
 import { z } from 'zod'
-import { asCaller, type Db, type Sql } from '#app/db/db.server.ts'
+import { asCaller, scopedTo, type Db, type Sql } from '#app/db/db.server.ts'
 import { getDb } from '#app/db/index.server.ts'
 import { authenticateRequest, type Caller } from '#app/features/auth/caller.server.ts'
 import { verifyCsrf } from '#app/features/auth/csrf.server.ts'
-import { ApiError, authRequired, errorBody, forbidden, fromDatabase, fromZod } from './errors.server.ts'
+import { limitBody, MAX_BODY_BYTES, readBody } from './body.server.ts'
+import { clientIp } from './client-address.server.ts'
+import { ApiError, authRequired, databaseDetail, errorBody, forbidden, fromDatabase, fromZod } from './errors.server.ts'
 import { logRequest, logError } from './log.server.ts'
 import { assertUnderLimit, consumeRateLimit, countFailure, type RateClass } from './rate-limit.server.ts'
 
@@ -30,8 +32,11 @@ export interface HandlerContext<Q, B, P> {
 }
 
 type AnySchema = z.ZodType
+/** A schema, or none (the handler then gets `undefined` for that input). */
+type MaybeSchema = AnySchema | undefined
+type Parsed<S extends MaybeSchema> = S extends AnySchema ? z.output<S> : undefined
 
-export interface ApiDefinition<QS extends AnySchema, BS extends AnySchema, PS extends AnySchema, R> {
+export interface ApiDefinition<QS extends MaybeSchema = undefined, BS extends MaybeSchema = undefined, PS extends MaybeSchema = undefined> {
   summary: string
   description?: string
   tags?: string[]
@@ -46,6 +51,8 @@ export interface ApiDefinition<QS extends AnySchema, BS extends AnySchema, PS ex
   /** JSON body by default; `bodyType: 'form'` parses urlencoded/multipart forms into an object first. */
   body?: BS
   bodyType?: 'json' | 'form' | 'raw'
+  /** Bytes the body may have, counted as it arrives (413 past it): MAX_BODY_BYTES unless said; raw bodies must say. */
+  maxBodyBytes?: number
   params?: PS
   /** HTTP status of a success; 200 unless said. */
   status?: number
@@ -53,13 +60,16 @@ export interface ApiDefinition<QS extends AnySchema, BS extends AnySchema, PS ex
   transaction?: boolean
   /** Documented success response schema for OpenAPI (optional). */
   response?: AnySchema
-  handler: (
-    ctx: HandlerContext<
-      QS extends AnySchema ? z.infer<QS> : undefined,
-      BS extends AnySchema ? z.infer<BS> : undefined,
-      PS extends AnySchema ? z.infer<PS> : undefined
-    >,
-  ) => Promise<R | Response> | R | Response
+  /** Gets `query`, `body` and `params` as this definition's own schemas parse them. */
+  handler: (ctx: HandlerContext<Parsed<QS>, Parsed<BS>, Parsed<PS>>) => unknown
+}
+
+/**
+ * A definition with its schemas' types erased, as dispatch and the OpenAPI builder hold it. Any typed
+ * definition is assignable to it (a handler that accepts its own context accepts `never`).
+ */
+export type ErasedDefinition = Omit<ApiDefinition<MaybeSchema, MaybeSchema, MaybeSchema>, 'handler'> & {
+  handler: (ctx: HandlerContext<never, never, never>) => unknown
 }
 
 export type RouteArgs = { request: Request; params: Record<string, string | undefined>; context?: unknown }
@@ -68,11 +78,30 @@ type RouteFn = (args: RouteArgs) => Promise<Response>
 /**
  * Declares one route module's API: `export const { loader, action } = api({ GET: {...}, POST: {...} })`.
  * Every request goes through the same steps: authenticate → rate-limit → parse input → run → respond.
+ * Each method's `query`, `body` and `params` are typed from that method's own schemas: one type parameter
+ * per method and input, because TypeScript infers a handler's context from sibling properties of the same
+ * object literal but not through a mapped type over the methods.
  */
-export type ApiDefinitions = Partial<Record<Method, ApiDefinition<any, any, any, any>>>
+export type ApiDefinitions = Partial<Record<Method, ErasedDefinition>>
 export type ApiRouteFn = RouteFn & { definitions: ApiDefinitions }
 
-export function api(defs: ApiDefinitions): { loader: ApiRouteFn; action: ApiRouteFn } {
+export function api<
+  GQ extends MaybeSchema = undefined, GB extends MaybeSchema = undefined, GP extends MaybeSchema = undefined,
+  PoQ extends MaybeSchema = undefined, PoB extends MaybeSchema = undefined, PoP extends MaybeSchema = undefined,
+  PuQ extends MaybeSchema = undefined, PuB extends MaybeSchema = undefined, PuP extends MaybeSchema = undefined,
+  PaQ extends MaybeSchema = undefined, PaB extends MaybeSchema = undefined, PaP extends MaybeSchema = undefined,
+  DQ extends MaybeSchema = undefined, DB extends MaybeSchema = undefined, DP extends MaybeSchema = undefined,
+>(defs: {
+  GET?: ApiDefinition<GQ, GB, GP>
+  POST?: ApiDefinition<PoQ, PoB, PoP>
+  PUT?: ApiDefinition<PuQ, PuB, PuP>
+  PATCH?: ApiDefinition<PaQ, PaB, PaP>
+  DELETE?: ApiDefinition<DQ, DB, DP>
+}): { loader: ApiRouteFn; action: ApiRouteFn } {
+  return route(defs)
+}
+
+function route(defs: ApiDefinitions): { loader: ApiRouteFn; action: ApiRouteFn } {
   const methods = Object.keys(defs) as Method[]
   const dispatch: RouteFn = async (args) => {
     const method = args.request.method.toUpperCase() as Method
@@ -88,6 +117,14 @@ export function api(defs: ApiDefinitions): { loader: ApiRouteFn; action: ApiRout
   // The OpenAPI builder reads the definitions back from the route module's exports.
   const fn = Object.assign(dispatch, { definitions: defs })
   return { loader: fn, action: fn }
+}
+
+/** Any path under /api/ no route claims, whatever the method: the JSON envelope, not the app's HTML 404 page. */
+export const endpointNotFound: RouteFn = async ({ request }) => {
+  const requestId = requestIdOf(request)
+  const err = new ApiError(404, 'NOT_FOUND', 'Endpoint not found')
+  logRequest({ request_id: requestId, method: request.method, path: new URL(request.url).pathname, user_id: null, tenant_id: null, status_code: 404, response_time_ms: 0, cache_hit: false })
+  return json(errorBody(err, requestId), 404, { 'X-Request-Id': requestId, 'X-API-Version': '1', 'Cache-Control': 'no-store' })
 }
 
 /** If-None-Match may list several tags, or be `*`; weak comparison as RFC 9110 prescribes for GET. */
@@ -108,7 +145,7 @@ function json(body: unknown, status: number, headers: Record<string, string> | H
   return new Response(JSON.stringify(body), { status, headers: h })
 }
 
-async function handle(def: ApiDefinition<any, any, any, any>, { request, params }: RouteArgs): Promise<Response> {
+async function handle(def: ErasedDefinition, { request, params }: RouteArgs): Promise<Response> {
   const started = performance.now()
   const requestId = requestIdOf(request)
   const url = new URL(request.url)
@@ -131,13 +168,17 @@ async function handle(def: ApiDefinition<any, any, any, any>, { request, params 
     }
     const query = parse(def.query, queryObject(url), 'query')
     const routeParams = parse(def.params, params, 'params')
-    const body = def.body ? parse(def.body, await readBody(request, def.bodyType ?? 'json'), def.bodyType === 'form' ? 'form' : 'body') : undefined
+    const bodyType = def.bodyType ?? 'json'
+    const body = def.body && bodyType !== 'raw' ? parse(def.body, await readBody(request, bodyType, def.maxBodyBytes), bodyType === 'form' ? 'form' : 'body') : undefined
+    // A raw body is the handler's to stream: it reads it through a counter that stops at the route's limit.
+    const input = bodyType === 'raw' ? limitBody(request, def.maxBodyBytes ?? MAX_BODY_BYTES) : request
 
-    const run = (sql: Sql) =>
-      def.handler({ request, requestId, db: sql, caller: caller!, query, body, params: routeParams, headers })
+    // The schemas above produced these values, so they are what the definition's handler was typed for.
+    const ctx = (sql: Sql) => ({ request: input, requestId, db: sql, caller: caller!, query, body, params: routeParams, headers }) as HandlerContext<never, never, never>
+    const run = async (sql: Sql) => def.handler(ctx(sql))
     let result: unknown
-    // Public routes work as the system (login, health); they never hold a caller transaction.
-    if (def.auth === 'none') result = await run(db)
+    // Public routes (login, health) run as `anon`, a statement at a time: they can reach only what anon is granted.
+    if (def.auth === 'none') result = await run(scopedTo(db, null))
     else if (def.transaction === false) result = await run(callerScoped(db, caller!))
     else result = await asCaller(db, caller!.claims, run)
 
@@ -176,7 +217,10 @@ async function handle(def: ApiDefinition<any, any, any, any>, { request, params 
   } catch (err) {
     const apiErr = toApiError(err)
     status = apiErr.status
-    if (status >= 500) logError(err, { request_id: requestId, path: url.pathname, user_id: caller?.userId })
+    const dbDetail = databaseDetail(err)
+    if (status >= 500 || dbDetail) {
+      logError(err, { level: status >= 500 ? 'error' : 'warn', request_id: requestId, path: url.pathname, user_id: caller?.userId, ...dbDetail })
+    }
     for (const [k, v] of Object.entries(apiErr.headers)) headers.set(k, v)
     headers.set('Cache-Control', 'no-store')
     return json(errorBody(apiErr, requestId), apiErr.status, headers)
@@ -225,14 +269,6 @@ async function authenticateWithGuard(request: Request, db: Db) {
   }
 }
 
-export function clientIp(request: Request) {
-  return (
-    request.headers.get('fly-client-ip') ??
-    request.headers.get('x-forwarded-for')?.split(',')[0]?.trim() ??
-    request.headers.get('x-real-ip') ??
-    'local'
-  )
-}
 
 function parse<S extends AnySchema | undefined>(schema: S, value: unknown, where: 'query' | 'body' | 'params' | 'form') {
   if (!schema) return undefined
@@ -250,41 +286,7 @@ function queryObject(url: URL): Record<string, string | string[]> {
   return out
 }
 
-const MAX_JSON_BYTES = 2 * 1024 * 1024
-
-async function readBody(request: Request, type: 'json' | 'form' | 'raw'): Promise<unknown> {
-  if (type === 'raw') return undefined
-  const contentType = request.headers.get('content-type') ?? ''
-  const length = Number(request.headers.get('content-length') ?? 0)
-  if (length > MAX_JSON_BYTES) throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `Body larger than ${MAX_JSON_BYTES} bytes`)
-  if (type === 'form' || contentType.includes('application/x-www-form-urlencoded') || contentType.includes('multipart/form-data')) {
-    if (contentType.includes('application/json')) return readJson(request)
-    const form = await request.formData().catch(() => {
-      throw new ApiError(400, 'VALIDATION_ERROR', 'body: could not read the form', { fields: [{ field: 'body', message: 'unreadable form' }] })
-    })
-    const out: Record<string, unknown> = {}
-    for (const [k, v] of form) out[k] = typeof v === 'string' ? v : v
-    return out
-  }
-  return readJson(request)
-}
-
-async function readJson(request: Request) {
-  const text = await request.text()
-  if (text.length > MAX_JSON_BYTES) throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `Body larger than ${MAX_JSON_BYTES} bytes`)
-  if (!text.trim()) return {}
-  try {
-    return JSON.parse(text)
-  } catch {
-    throw new ApiError(400, 'VALIDATION_ERROR', 'body: is not valid JSON', { fields: [{ field: 'body', message: 'is not valid JSON' }] })
-  }
-}
-
 /** A Sql that opens a short caller transaction per statement, for handlers that manage their own work. */
 export function callerScoped(db: Db, caller: Caller): Sql {
-  return {
-    query: (text, params) => asCaller(db, caller.claims, (tx) => tx.query(text, params)),
-    exec: (script) => asCaller(db, caller.claims, (tx) => tx.exec(script)),
-    copyFrom: (target, options, chunks) => asCaller(db, caller.claims, (tx) => tx.copyFrom(target, options, chunks)),
-  }
+  return scopedTo(db, caller.claims)
 }
