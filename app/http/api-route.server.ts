@@ -1,6 +1,6 @@
 import crypto from 'node:crypto'
 import { z } from 'zod'
-import { asCaller, type Db, type Sql } from '#app/db/db.server.ts'
+import { asCaller, scopedTo, type Db, type Sql } from '#app/db/db.server.ts'
 import { getDb } from '#app/db/index.server.ts'
 import { authenticateRequest, type Caller } from '#app/features/auth/caller.server.ts'
 import { verifyCsrf } from '#app/features/auth/csrf.server.ts'
@@ -177,8 +177,8 @@ async function handle(def: ErasedDefinition, { request, params }: RouteArgs): Pr
     const ctx = (sql: Sql) => ({ request: input, requestId, db: sql, caller: caller!, query, body, params: routeParams, headers }) as HandlerContext<never, never, never>
     const run = async (sql: Sql) => def.handler(ctx(sql))
     let result: unknown
-    // Public routes work as the system (login, health); they never hold a caller transaction.
-    if (def.auth === 'none') result = await run(db)
+    // Public routes (login, health) run as `anon`, a statement at a time: they can reach only what anon is granted.
+    if (def.auth === 'none') result = await run(scopedTo(db, null))
     else if (def.transaction === false) result = await run(callerScoped(db, caller!))
     else result = await asCaller(db, caller!.claims, run)
 
@@ -288,9 +288,5 @@ function queryObject(url: URL): Record<string, string | string[]> {
 
 /** A Sql that opens a short caller transaction per statement, for handlers that manage their own work. */
 export function callerScoped(db: Db, caller: Caller): Sql {
-  return {
-    query: (text, params) => asCaller(db, caller.claims, (tx) => tx.query(text, params)),
-    exec: (script) => asCaller(db, caller.claims, (tx) => tx.exec(script)),
-    copyFrom: (target, options, chunks) => asCaller(db, caller.claims, (tx) => tx.copyFrom(target, options, chunks)),
-  }
+  return scopedTo(db, caller.claims)
 }
