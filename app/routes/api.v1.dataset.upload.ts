@@ -1,5 +1,5 @@
 import { getDb } from '#app/db/index.server.ts'
-import { uploadDataset } from '#app/features/datasets/datasets.server.ts'
+import { MAX_UPLOAD_BODY_BYTES, uploadDataset } from '#app/features/datasets/datasets.server.ts'
 import { uploadQuery } from '#app/features/datasets/schemas.ts'
 import { api, type ApiDefinition } from '#app/http/api-route.server.ts'
 
@@ -12,6 +12,7 @@ export const uploadEndpoint: ApiDefinition<typeof uploadQuery> = {
   tags: ['Datasets'],
   permission: 'datasets.write',
   bodyType: 'raw',
+  maxBodyBytes: MAX_UPLOAD_BODY_BYTES,
   transaction: false,
   status: 201,
   query: uploadQuery,

@@ -1,5 +1,5 @@
 import { getDb } from '#app/db/index.server.ts'
-import { addFiles } from '#app/features/datasets/datasets.server.ts'
+import { addFiles, MAX_UPLOAD_BODY_BYTES } from '#app/features/datasets/datasets.server.ts'
 import { datasetIdQuery } from '#app/features/datasets/schemas.ts'
 import { api } from '#app/http/api-route.server.ts'
 
@@ -10,6 +10,7 @@ const route = api({
     tags: ['Files'],
     permission: 'datasets.write',
     bodyType: 'raw',
+    maxBodyBytes: MAX_UPLOAD_BODY_BYTES,
     transaction: false,
     status: 201,
     query: datasetIdQuery,

@@ -15,6 +15,8 @@ import type { ChannelWriter } from './byte-channel.server.ts'
 
 export const MAX_FILES = 20
 export const MAX_FILE_BYTES = 2 * 1024 ** 3
+/** A whole upload request: every file at its limit, plus room for the multipart framing and fields (413 past it). */
+export const MAX_UPLOAD_BODY_BYTES = MAX_FILES * MAX_FILE_BYTES + 8 * 1024 * 1024
 /** A client that sends no byte for this long while the server waits for one is cut off (408). */
 export const uploadIdleMs = () => Math.max(0.1, Number(process.env.HD_UPLOAD_IDLE_SECONDS ?? 60)) * 1000
 
