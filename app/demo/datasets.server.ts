@@ -1,7 +1,8 @@
 import type { Sql } from '#app/db/db.server.ts'
 import { getFileStore } from '#app/features/datasets/file-store.server.ts'
 import { serverLoadTx } from '#app/features/datasets/load-tx.server.ts'
-import { computeStatistics } from '#app/features/datasets/statistics.server.ts'
+import { computeStatistics, STATISTICS_JOB } from '#app/features/datasets/statistics.server.ts'
+import { recordCompletedJob } from '#app/jobs/jobs.server.ts'
 import { createDataset } from '#app/features/datasets/upload.server.ts'
 import type { ColumnSpec } from '#app/features/templates/template-schema.ts'
 import { pick } from './random.ts'
@@ -92,11 +93,13 @@ export async function seedDatasets(db: Sql, tenants: DemoTenant[], rng: () => nu
         { fileName: `${name}.csv`, key, size },
       ])
       const stats = await computeStatistics(db, t.id, res.dataset_id)
-      await db.query(
-        `insert into public.dataset_statistics (dataset_id, tenant_id, job_id, status, progress, message, result, completed_at)
-         values ($1, $2, 'demo-seed', 'completed', 100, 'done', $3::jsonb, now())`,
-        [res.dataset_id, t.id, JSON.stringify(stats)],
-      )
+      const jobId = await recordCompletedJob(db, STATISTICS_JOB, { tenantId: t.id, message: 'Computed by the demo seed' })
+      await db.query(`insert into public.dataset_statistics (dataset_id, tenant_id, job_id, result) values ($1, $2, $3, $4::jsonb)`, [
+        res.dataset_id,
+        t.id,
+        jobId,
+        JSON.stringify(stats),
+      ])
     }
   }
   await db.query(`select set_config('request.jwt.claims', '', true)`)

@@ -30,8 +30,11 @@ export interface HandlerContext<Q, B, P> {
 }
 
 type AnySchema = z.ZodType
+/** A schema, or none (the handler then gets `undefined` for that input). */
+type MaybeSchema = AnySchema | undefined
+type Parsed<S extends MaybeSchema> = S extends AnySchema ? z.output<S> : undefined
 
-export interface ApiDefinition<QS extends AnySchema, BS extends AnySchema, PS extends AnySchema, R> {
+export interface ApiDefinition<QS extends MaybeSchema = undefined, BS extends MaybeSchema = undefined, PS extends MaybeSchema = undefined> {
   summary: string
   description?: string
   tags?: string[]
@@ -53,13 +56,16 @@ export interface ApiDefinition<QS extends AnySchema, BS extends AnySchema, PS ex
   transaction?: boolean
   /** Documented success response schema for OpenAPI (optional). */
   response?: AnySchema
-  handler: (
-    ctx: HandlerContext<
-      QS extends AnySchema ? z.infer<QS> : undefined,
-      BS extends AnySchema ? z.infer<BS> : undefined,
-      PS extends AnySchema ? z.infer<PS> : undefined
-    >,
-  ) => Promise<R | Response> | R | Response
+  /** Gets `query`, `body` and `params` as this definition's own schemas parse them. */
+  handler: (ctx: HandlerContext<Parsed<QS>, Parsed<BS>, Parsed<PS>>) => unknown
+}
+
+/**
+ * A definition with its schemas' types erased, as dispatch and the OpenAPI builder hold it. Any typed
+ * definition is assignable to it (a handler that accepts its own context accepts `never`).
+ */
+export type ErasedDefinition = Omit<ApiDefinition<MaybeSchema, MaybeSchema, MaybeSchema>, 'handler'> & {
+  handler: (ctx: HandlerContext<never, never, never>) => unknown
 }
 
 export type RouteArgs = { request: Request; params: Record<string, string | undefined>; context?: unknown }
@@ -68,11 +74,30 @@ type RouteFn = (args: RouteArgs) => Promise<Response>
 /**
  * Declares one route module's API: `export const { loader, action } = api({ GET: {...}, POST: {...} })`.
  * Every request goes through the same steps: authenticate → rate-limit → parse input → run → respond.
+ * Each method's `query`, `body` and `params` are typed from that method's own schemas: one type parameter
+ * per method and input, because TypeScript infers a handler's context from sibling properties of the same
+ * object literal but not through a mapped type over the methods.
  */
-export type ApiDefinitions = Partial<Record<Method, ApiDefinition<any, any, any, any>>>
+export type ApiDefinitions = Partial<Record<Method, ErasedDefinition>>
 export type ApiRouteFn = RouteFn & { definitions: ApiDefinitions }
 
-export function api(defs: ApiDefinitions): { loader: ApiRouteFn; action: ApiRouteFn } {
+export function api<
+  GQ extends MaybeSchema = undefined, GB extends MaybeSchema = undefined, GP extends MaybeSchema = undefined,
+  PoQ extends MaybeSchema = undefined, PoB extends MaybeSchema = undefined, PoP extends MaybeSchema = undefined,
+  PuQ extends MaybeSchema = undefined, PuB extends MaybeSchema = undefined, PuP extends MaybeSchema = undefined,
+  PaQ extends MaybeSchema = undefined, PaB extends MaybeSchema = undefined, PaP extends MaybeSchema = undefined,
+  DQ extends MaybeSchema = undefined, DB extends MaybeSchema = undefined, DP extends MaybeSchema = undefined,
+>(defs: {
+  GET?: ApiDefinition<GQ, GB, GP>
+  POST?: ApiDefinition<PoQ, PoB, PoP>
+  PUT?: ApiDefinition<PuQ, PuB, PuP>
+  PATCH?: ApiDefinition<PaQ, PaB, PaP>
+  DELETE?: ApiDefinition<DQ, DB, DP>
+}): { loader: ApiRouteFn; action: ApiRouteFn } {
+  return route(defs)
+}
+
+function route(defs: ApiDefinitions): { loader: ApiRouteFn; action: ApiRouteFn } {
   const methods = Object.keys(defs) as Method[]
   const dispatch: RouteFn = async (args) => {
     const method = args.request.method.toUpperCase() as Method
@@ -88,6 +113,14 @@ export function api(defs: ApiDefinitions): { loader: ApiRouteFn; action: ApiRout
   // The OpenAPI builder reads the definitions back from the route module's exports.
   const fn = Object.assign(dispatch, { definitions: defs })
   return { loader: fn, action: fn }
+}
+
+/** Any path under /api/ no route claims, whatever the method: the JSON envelope, not the app's HTML 404 page. */
+export const endpointNotFound: RouteFn = async ({ request }) => {
+  const requestId = requestIdOf(request)
+  const err = new ApiError(404, 'NOT_FOUND', 'Endpoint not found')
+  logRequest({ request_id: requestId, method: request.method, path: new URL(request.url).pathname, user_id: null, tenant_id: null, status_code: 404, response_time_ms: 0, cache_hit: false })
+  return json(errorBody(err, requestId), 404, { 'X-Request-Id': requestId, 'X-API-Version': '1', 'Cache-Control': 'no-store' })
 }
 
 /** If-None-Match may list several tags, or be `*`; weak comparison as RFC 9110 prescribes for GET. */
@@ -108,7 +141,7 @@ function json(body: unknown, status: number, headers: Record<string, string> | H
   return new Response(JSON.stringify(body), { status, headers: h })
 }
 
-async function handle(def: ApiDefinition<any, any, any, any>, { request, params }: RouteArgs): Promise<Response> {
+async function handle(def: ErasedDefinition, { request, params }: RouteArgs): Promise<Response> {
   const started = performance.now()
   const requestId = requestIdOf(request)
   const url = new URL(request.url)
@@ -133,8 +166,9 @@ async function handle(def: ApiDefinition<any, any, any, any>, { request, params 
     const routeParams = parse(def.params, params, 'params')
     const body = def.body ? parse(def.body, await readBody(request, def.bodyType ?? 'json'), def.bodyType === 'form' ? 'form' : 'body') : undefined
 
-    const run = (sql: Sql) =>
-      def.handler({ request, requestId, db: sql, caller: caller!, query, body, params: routeParams, headers })
+    // The schemas above produced these values, so they are what the definition's handler was typed for.
+    const ctx = (sql: Sql) => ({ request, requestId, db: sql, caller: caller!, query, body, params: routeParams, headers }) as HandlerContext<never, never, never>
+    const run = async (sql: Sql) => def.handler(ctx(sql))
     let result: unknown
     // Public routes work as the system (login, health); they never hold a caller transaction.
     if (def.auth === 'none') result = await run(db)

@@ -15,8 +15,18 @@ export type ErrorCode =
   | 'DATABASE_ERROR'
   | 'INTERNAL_ERROR'
 
+// The server entry (tsx) and the React Router build each load their own copy of this module, and objects made by
+// one (the auth provider, set up at boot) throw into the other: instanceof goes by a registered symbol, not the class.
+const API_ERROR = Symbol.for('hot-dash.ApiError')
+
 /** An error that becomes the one error envelope. Throw it anywhere below a route. */
 export class ApiError extends Error {
+  readonly [API_ERROR] = true
+
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as { [API_ERROR]?: unknown })[API_ERROR] === true
+  }
+
   constructor(
     readonly status: number,
     readonly code: ErrorCode,

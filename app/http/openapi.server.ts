@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import type { ApiDefinition, ApiRouteFn, Method } from './api-route.server.ts'
+import type { ApiRouteFn, ErasedDefinition, Method } from './api-route.server.ts'
 
 // Every API route module; the document is built from the zod schemas they validate with.
 const modules = import.meta.glob<{ loader?: ApiRouteFn }>('../routes/api.v1.*.ts', { eager: true })
@@ -28,7 +28,7 @@ const jsonSchema = (s: z.ZodType, io: 'input' | 'output' = 'input') => {
 
 const errorRef = { $ref: '#/components/schemas/Error' }
 
-function operation(method: Method, path: string, def: ApiDefinition<any, any, any, any>) {
+function operation(method: Method, path: string, def: ErasedDefinition) {
   const parameters: unknown[] = []
   for (const [where, schema] of [
     ['query', def.query],
@@ -78,7 +78,7 @@ export function buildOpenApi() {
     const defs = mod.loader?.definitions
     if (!defs) continue
     const path = pathOf(file)
-    for (const [method, def] of Object.entries(defs) as [Method, ApiDefinition<any, any, any, any>][]) {
+    for (const [method, def] of Object.entries(defs) as [Method, ErasedDefinition][]) {
       ;(paths[path] ??= {})[method.toLowerCase()] = operation(method, path, def)
     }
   }

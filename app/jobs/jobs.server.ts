@@ -5,21 +5,34 @@ import { getDb } from '#app/db/index.server.ts'
 import { currentBoss, jobSchemaExists, migrateJobSchema, senderFor, startBoss, stopBoss, type BossOptions } from './boss.server.ts'
 
 /*
-  Background jobs on pg-boss, with their state mirrored in public.jobs (what users and the API read).
+  Background jobs. public.jobs holds a job's one state (status, progress, current step, error, result) and
+  public.job_logs its log; pg-boss only carries the job to a worker. A domain row (dataset_statistics,
+  training_jobs…) references its job and reads the state from it (see README.md).
 
-  enqueueJob writes the mirror row and the pg-boss job through the caller's own transaction, so both
+  enqueueJob writes the job row and the pg-boss job through the caller's own transaction, so both
   commit together or not at all: a job never starts for a request that rolled back. cancelJob marks the
   row cancelled, cancels the pg-boss job and aborts the running handler's AbortSignal (at once in this
   process; within about a second in a separate worker process, which polls the rows of its running jobs).
 */
 
 export type JobStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled'
+export type JobLogLevel = 'info' | 'warn' | 'error'
 
 export interface JobContext {
   /** Aborted when the job is cancelled, times out, or the worker shuts down. Pass it on (fetch, runInThread). */
   signal: AbortSignal
-  /** Records progress (0–100) and an optional message on the job's row; throws once the job is cancelled. */
+  /**
+   * Sets progress (0–100) and, when given, the current step (the row's `message`); no log line. For frequent
+   * updates (per batch). Throws once the job is cancelled.
+   */
   progress(pct: number, message?: string): Promise<void>
+  /**
+   * A step of the job: appends `message` to its log and makes it the current step, with progress when given
+   * ("training round 3 of 10", 30). Throws once the job is cancelled.
+   */
+  step(message: string, pct?: number): Promise<void>
+  /** Appends a line to the job's log without changing its current step (a warning, a figure). */
+  log(message: string, level?: JobLogLevel): Promise<void>
   jobId: string
   tenantId: string
 }
@@ -198,6 +211,7 @@ export async function cancelJob(sql: Sql | Db, jobId: string): Promise<CancelRes
       [jobId],
     )
     await senderFor(sql).cancel(job.name, jobId)
+    await appendJobLog(sql, jobId, 'warn', 'Cancellation requested')
   })
   // The handler in this process learns at once; one in another worker process from its cancel poll.
   state.running.get(jobId)?.controller.abort(new JobCancelledError())
@@ -229,6 +243,51 @@ export async function getJob(sql: Sql, jobId: string): Promise<JobRow | null> {
     [jobId],
   )
   return rows[0] ?? null
+}
+
+/**
+ * The columns of a job's state, for a domain row that references its job: `select s.result, ${jobStateColumns('j')}
+ * from my_rows s join public.jobs j on j.id = s.job_id`. Every area reads the same names.
+ */
+export function jobStateColumns(alias: string) {
+  return ['status', 'progress', 'message', 'error', 'started_at', 'finished_at'].map((c) => `${alias}.${c}`).join(', ')
+}
+
+export interface JobLogLine {
+  id: number
+  at: Date
+  level: JobLogLevel
+  message: string
+}
+
+/**
+ * A job's log lines in order, as the caller sees them (RLS), from after line `after` (0: the first), at most
+ * `limit`. Returns null when the job does not exist or is not visible.
+ */
+export async function getJobLogs(sql: Sql, jobId: string, opts: { after?: number; limit?: number } = {}): Promise<JobLogLine[] | null> {
+  if (!isJobId(jobId)) return null
+  const { rows: job } = await sql.query(`select 1 from public.jobs where id = $1`, [jobId])
+  if (!job.length) return null
+  const { rows } = await sql.query<JobLogLine>(
+    `select id, at, level, message from public.job_logs where job_id = $1 and id > $2 order by id limit $3`,
+    [jobId, opts.after ?? 0, opts.limit ?? 1000],
+  )
+  return rows
+}
+
+/**
+ * Records work done inline (no worker: the demo seed) as a completed job, so a domain row can reference it
+ * like any other. Runs as the server; returns the job id.
+ */
+export async function recordCompletedJob(sql: Sql, name: string, opts: { tenantId: string; result?: unknown; message?: string }) {
+  const id = crypto.randomUUID()
+  await sql.query(
+    `insert into public.jobs (id, tenant_id, name, status, progress, message, result, started_at, finished_at)
+     values ($1, $2, $3, 'completed', 100, $4, $5::text::jsonb, now(), now())`,
+    [id, opts.tenantId, name, opts.message ?? null, JSON.stringify(opts.result ?? null)],
+  )
+  await appendJobLog(sql, id, 'info', opts.message ?? 'Completed')
+  return id
 }
 
 // ---------------------------------------------------------------- the worker
@@ -322,29 +381,48 @@ async function runJob(db: Db, boss: PgBoss, def: JobDefinition, job: PgBoss.JobW
   // Abort just before pg-boss gives up on the job, so the row says why.
   const timer = setTimeout(() => controller.abort(new JobTimeoutError(expireIn)), Math.max(500, expireIn * 1000 - 500))
   state.running.set(job.id, { controller, db })
+  const tenantId: string = started.rows[0].tenant_id
   const ctx: JobContext = {
     signal: controller.signal,
     jobId: job.id,
-    tenantId: started.rows[0].tenant_id,
+    tenantId,
     async progress(pct, message) {
       controller.signal.throwIfAborted()
-      const value = Math.max(0, Math.min(100, Math.round(Number.isFinite(pct) ? pct : 0)))
       const r = await db.query(
         `update public.jobs set progress = $2, message = coalesce($3, message) where id = $1 and status = 'running'`,
-        [job.id, value, message ?? null],
+        [job.id, clampProgress(pct), message === undefined ? null : logText(message)],
       )
       if (!r.rowCount) controller.abort(new JobCancelledError())
       controller.signal.throwIfAborted()
     },
+    async step(message, pct) {
+      controller.signal.throwIfAborted()
+      const text = logText(message)
+      // One statement: the log line is written only while the job still runs (a cancelled job's is not).
+      const r = await db.query(
+        `with j as (
+           update public.jobs set message = $2, progress = coalesce($3, progress) where id = $1 and status = 'running' returning tenant_id
+         )
+         insert into public.job_logs (job_id, tenant_id, level, message) select $1, tenant_id, 'info', $2 from j`,
+        [job.id, text, pct === undefined ? null : clampProgress(pct)],
+      )
+      if (!r.rowCount) controller.abort(new JobCancelledError())
+      controller.signal.throwIfAborted()
+    },
+    async log(message, level = 'info') {
+      await appendJobLog(db, job.id, level, message)
+    },
   }
   try {
+    await appendJobLog(db, job.id, 'info', job.retryCount ? `Started (attempt ${job.retryCount + 1})` : 'Started')
     const result = await def.handler(job.data.data, ctx)
     controller.signal.throwIfAborted()
-    await db.query(
+    const done = await db.query(
       `update public.jobs set status = 'completed', progress = 100, result = $2::text::jsonb, finished_at = now()
        where id = $1 and status = 'running'`,
       [job.id, JSON.stringify(result ?? null)],
     )
+    if (done.rowCount) await appendJobLog(db, job.id, 'info', 'Completed')
     log('info', 'job completed', { job_id: job.id, name: def.name })
     return result ?? null
   } catch (err) {
@@ -355,6 +433,7 @@ async function runJob(db: Db, boss: PgBoss, def: JobDefinition, job: PgBoss.JobW
         [job.id],
       )
       await boss.cancel(def.name, job.id)
+      await appendJobLog(db, job.id, 'warn', 'Cancelled')
       log('info', 'job cancelled', { job_id: job.id, name: def.name })
       return null
     }
@@ -366,6 +445,7 @@ async function runJob(db: Db, boss: PgBoss, def: JobDefinition, job: PgBoss.JobW
        where id = $1 and status = 'running'`,
       [job.id, willRetry ? 'queued' : 'failed', message],
     )
+    await appendJobLog(db, job.id, 'error', willRetry ? `Failed, will retry: ${message}` : `Failed: ${message}`)
     log(willRetry ? 'warn' : 'error', willRetry ? 'job failed, will retry' : 'job failed', {
       job_id: job.id,
       name: def.name,
@@ -413,16 +493,28 @@ async function abortCancelled(db: Db) {
  */
 export async function reconcileJobs(db: Db) {
   const local = [...state.running.keys()]
-  const { rowCount } = await db.query(
-    `update public.jobs j
-     set status = case b.state when 'failed' then 'failed' when 'cancelled' then 'cancelled' else 'queued' end,
-         error = case when b.state = 'failed' then coalesce(j.error, 'The job stopped without finishing (worker lost or timed out)') else j.error end,
-         finished_at = case when b.state in ('failed', 'cancelled') then now() end
-     from pgboss.job b
-     where b.id = j.id and b.name = j.name and j.status in ('queued', 'running') and not (j.id = any($1::uuid[]))
-       and (b.state in ('failed', 'cancelled') or (b.state = 'retry' and j.status = 'running'))`,
+  const { rows } = await db.query<{ n: number }>(
+    `with changed as (
+       update public.jobs j
+       set status = case b.state when 'failed' then 'failed' when 'cancelled' then 'cancelled' else 'queued' end,
+           error = case when b.state = 'failed' then coalesce(j.error, 'The job stopped without finishing (worker lost or timed out)') else j.error end,
+           finished_at = case when b.state in ('failed', 'cancelled') then now() end
+       from pgboss.job b
+       where b.id = j.id and b.name = j.name and j.status in ('queued', 'running') and not (j.id = any($1::uuid[]))
+         and (b.state in ('failed', 'cancelled') or (b.state = 'retry' and j.status = 'running'))
+       returning j.id, j.tenant_id, j.status
+     ), logged as (
+       insert into public.job_logs (job_id, tenant_id, level, message)
+       select id, tenant_id, case status when 'failed' then 'error' else 'warn' end,
+              case status when 'queued' then 'The worker was lost; queued again for a retry'
+                          when 'cancelled' then 'Cancelled'
+                          else 'The job stopped without finishing (worker lost or timed out)' end
+         from changed
+     )
+     select count(*)::int as n from changed`,
     [local],
   )
+  const rowCount = rows[0].n
   return rowCount
 }
 
@@ -493,6 +585,17 @@ async function ensureQueue(boss: PgBoss, name: string, opts: JobOptions) {
   const options = { ...queueOptions(opts), name }
   if (await boss.getQueue(name)) await boss.updateQueue(name, options)
   else await boss.createQueue(name, options)
+}
+
+const clampProgress = (pct: number) => Math.max(0, Math.min(100, Math.round(Number.isFinite(pct) ? pct : 0)))
+const logText = (message: string) => (String(message).trim() || '(empty)').slice(0, 2000)
+
+/** Appends a line to a job's log (none when the job row is gone, e.g. its tenant was deleted). */
+async function appendJobLog(sql: Sql, jobId: string, level: JobLogLevel, message: string) {
+  await sql.query(
+    `insert into public.job_logs (job_id, tenant_id, level, message) select id, tenant_id, $2, $3 from public.jobs where id = $1`,
+    [jobId, level, logText(message)],
+  )
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))

@@ -79,6 +79,17 @@ describe('statistics job', () => {
     }
     expect(st.status, JSON.stringify(st)).toBe('completed')
     expect(st.progress).toBe(100)
+    // One state: the statistics answer carries the job's own status, progress, step and finish time.
+    const job = (await json(app.fetch(`/api/v1/jobs/${sub.body.job_id}`, { headers: a.viewer.auth }))).body
+    expect(st).toMatchObject({ job_id: sub.body.job_id, status: job.status, progress: job.progress, message: job.message, error: null, completed_at: job.finished_at })
+    const { rows: stateCols } = await app.db.query(
+      `select column_name from information_schema.columns where table_schema = 'public' and table_name = 'dataset_statistics' and column_name in ('status', 'progress', 'message', 'error', 'completed_at')`,
+    )
+    expect(stateCols).toEqual([])
+    const log = (await json(app.fetch(`/api/v1/jobs/${sub.body.job_id}/logs`, { headers: a.viewer.auth }))).body.logs.map((l: any) => l.message)
+    expect(log[0]).toBe('Started')
+    expect(log).toContain(`column 1 of ${st.result.columns.length}: ${st.result.columns[0].column}`)
+    expect(log.slice(-2)).toEqual(['done', 'Completed'])
     const res = st.result
     expect(res.row_count).toBe(valid.length)
     const col = (name: string) => res.columns.find((c: any) => c.column === name)

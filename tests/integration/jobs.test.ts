@@ -44,6 +44,14 @@ defineJob<{ key: string }>('test.until-cancelled', async (data, ctx) => {
   })
   ctx.signal.throwIfAborted()
 })
+defineJob<{ key: string }>('test.rounds', async (data, ctx) => {
+  for (let k = 1; k <= 3; k++) {
+    await ctx.step(`training round ${k} of 3`, k * 30)
+    if (k === 2) await gate(data.key)
+  }
+  await ctx.log('validation loss 0.25', 'warn')
+  return { rounds: 3 }
+})
 defineJob('test.fails', async () => {
   throw new Error('the input had no rows')
 })
@@ -177,6 +185,71 @@ describe('enqueue → worker → mirror row', () => {
   })
 })
 
+describe('job log', () => {
+  const logsOf = async (id: string, auth: Record<string, string>, q = '') => json(app.fetch(`/api/v1/jobs/${id}/logs${q}`, { headers: auth }))
+
+  it("a handler's steps set the current step and progress and append to the log, read through the API", async () => {
+    const key = crypto.randomUUID()
+    const { id } = await enqueueJob(app.db, 'test.rounds', { key }, { tenantId: a.id })
+    await waitFor('round 2', async () => (await row(id))?.message === 'training round 2 of 3')
+    const mid = await json(app.fetch(`/api/v1/jobs/${id}`, { headers: a.viewer.auth }))
+    expect(mid.body).toMatchObject({ status: 'running', progress: 60, message: 'training round 2 of 3' })
+    const first = await logsOf(id, a.viewer.auth)
+    expect(first.status).toBe(200)
+    expect(first.body.logs.map((l: any) => l.message)).toEqual(['Started', 'training round 1 of 3', 'training round 2 of 3'])
+    gates.get(key)!()
+    await waitStatus(id, 'completed')
+    // Following the log: only the lines after the last one read.
+    const rest = await logsOf(id, a.viewer.auth, `?after=${first.body.next_after}`)
+    expect(rest.body.logs.map((l: any) => [l.level, l.message])).toEqual([
+      ['info', 'training round 3 of 3'],
+      ['warn', 'validation loss 0.25'],
+      ['info', 'Completed'],
+    ])
+    expect(rest.body.job_id).toBe(id)
+    const ids = [...first.body.logs, ...rest.body.logs].map((l: any) => l.id)
+    expect(ids).toEqual([...ids].sort((p, q) => p - q))
+    expect((await logsOf(id, a.viewer.auth, `?after=${rest.body.next_after}`)).body).toMatchObject({ logs: [], next_after: rest.body.next_after })
+    const two = await logsOf(id, a.viewer.auth, '?limit=2')
+    expect(two.body.logs).toHaveLength(2)
+    expect((await logsOf(id, a.viewer.auth, '?limit=0')).body.error.details.fields[0].field).toBe('limit')
+    // The log ends with the job's own status: one state.
+    expect(await row(id)).toMatchObject({ status: 'completed', progress: 100, message: 'training round 3 of 3', result: { rounds: 3 } })
+  })
+
+  it("records failure and cancellation in the log; another tenant's log is a 404", async () => {
+    const failed = await enqueueJob(app.db, 'test.fails', {}, { tenantId: a.id })
+    await waitStatus(failed.id, 'failed')
+    const f = await logsOf(failed.id, a.viewer.auth)
+    expect(f.body.logs.map((l: any) => [l.level, l.message])).toEqual([
+      ['info', 'Started'],
+      ['error', 'Failed: the input had no rows'],
+    ])
+    const key = crypto.randomUUID()
+    const { id } = await enqueueJob(app.db, 'test.until-cancelled', { key }, { tenantId: a.id })
+    await waitStatus(id, 'running')
+    await cancelJob(app.db, id)
+    await waitFor('the cancelled line', async () => (await logsOf(id, a.viewer.auth)).body.logs.some((l: any) => l.message === 'Cancelled'))
+    expect((await logsOf(id, a.viewer.auth)).body.logs.map((l: any) => l.message)).toEqual(['Started', 'Cancellation requested', 'Cancelled'])
+    expect((await logsOf(id, b.admin.auth)).status).toBe(404)
+    expect((await logsOf(crypto.randomUUID(), a.admin.auth)).status).toBe(404)
+    expect((await logsOf('not-a-uuid', a.admin.auth)).status).toBe(404)
+  })
+
+  it('members read only their tenant’s log lines, cannot write them, and nobody can change one', async () => {
+    const { id } = await enqueueJob(app.db, 'test.double', { n: 4 }, { tenantId: b.id })
+    await waitStatus(id, 'completed')
+    const seen = await asCaller(app.db, claimsOf(a, 'viewer'), async (tx) => (await tx.query(`select 1 from public.job_logs where job_id = $1`, [id])).rows)
+    expect(seen).toEqual([])
+    await expect(
+      asCaller(app.db, claimsOf(b), (tx) => tx.query(`insert into public.job_logs (job_id, tenant_id, message) values ($1, $2, 'forged')`, [id, b.id])),
+    ).rejects.toThrow(/permission denied|row-level security/)
+    // A line cannot name a job of another tenant, and a line once written stays as written (even for the owner).
+    await expect(app.db.query(`insert into public.job_logs (job_id, tenant_id, message) values ($1, $2, 'x')`, [id, a.id])).rejects.toThrow(/foreign key/)
+    await expect(app.db.query(`update public.job_logs set message = 'rewritten' where job_id = $1`, [id])).rejects.toThrow(/append-only/)
+  })
+})
+
 describe('cancellation', () => {
   it('terminate_ray_job aborts the running handler and marks the job cancelled', async () => {
     const key = crypto.randomUUID()
@@ -270,6 +343,9 @@ describe('recovery', () => {
     expect(await reconcileJobs(app.db)).toBe(2)
     expect(await row(lost.id)).toMatchObject({ status: 'failed', error: expect.stringMatching(/worker lost or timed out/) })
     expect(await row(retried.id)).toMatchObject({ status: 'queued' })
+    const lines = async (id: string) => (await app.db.query(`select level, message from public.job_logs where job_id = $1 order by id`, [id])).rows
+    expect(await lines(lost.id)).toEqual([{ level: 'error', message: expect.stringMatching(/worker lost or timed out/) }])
+    expect(await lines(retried.id)).toEqual([{ level: 'warn', message: expect.stringMatching(/queued again/) }])
     expect(await reconcileJobs(app.db)).toBe(0)
     await cancelJob(app.db, retried.id)
   })

@@ -2,6 +2,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import crypto from 'node:crypto'
 import { createStaticHandler, isRouteErrorResponse, matchRoutes } from 'react-router'
+import { analyticsAliases } from '#app/api-aliases.ts'
 import type { Db } from '#app/db/db.server.ts'
 import { installDb } from '#app/db/index.server.ts'
 import { builtinProvider, type TokenSet } from '#app/features/auth/provider.server.ts'
@@ -11,37 +12,33 @@ import { createTestDatabase, type TestDatabase } from './db.ts'
 
 const ROUTES_DIR = path.resolve(import.meta.dirname, '../../app/routes')
 
-/** `api.v1.users.$user_id.ts` → `api/v1/users/:user_id`, the same convention as React Router's flat routes. */
+/** `api.v1.users.$user_id.ts` → `api/v1/users/:user_id` (`api.$.ts` → `api/*`), the same convention as React Router's flat routes. */
 function routePath(file: string) {
   return file
     .replace(/\.tsx?$/, '')
     .replaceAll('[.]', '\u0000')
     .split('.')
-    .map((s) => (s.startsWith('$') ? `:${s.slice(1)}` : s))
+    .map((s) => (s === '$' ? '*' : s.startsWith('$') ? `:${s.slice(1)}` : s))
     .join('/')
     .replaceAll('\u0000', '.')
 }
 
 /**
- * The app's resource routes (every `api.*` module, `healthz`, and the `/api/analytics/*` aliases), served by
+ * The app's resource routes (every `api.*` module, `healthz`, and the HD spec's `/api/analytics/*` aliases), served by
  * React Router's own static handler: real matching, real loaders/actions, Request in, Response out.
  */
 type RouteObject = Parameters<typeof createStaticHandler>[0][number]
 
 function buildRoutes(): RouteObject[] {
   const files = fs.readdirSync(ROUTES_DIR).filter((f) => /^(api\..+|healthz)\.ts$/.test(f))
-  const routes: RouteObject[] = []
-  for (const f of files) {
-    const lazy = async () => {
-      const m = await import(/* @vite-ignore */ path.join(ROUTES_DIR, f))
-      return { loader: m.loader, action: m.action }
-    }
-    routes.push({ id: f, path: routePath(f), lazy })
-    if (f.startsWith('api.v1.analytics.')) {
-      routes.push({ id: `alias/${f}`, path: routePath(f).replace(/^api\/v1\//, 'api/'), lazy })
-    }
+  const lazy = (f: string) => async () => {
+    const m = await import(/* @vite-ignore */ path.join(ROUTES_DIR, f))
+    return { loader: m.loader, action: m.action }
   }
-  return routes
+  return [
+    ...files.map((f) => ({ id: f, path: routePath(f), lazy: lazy(f) })),
+    ...analyticsAliases.map((a) => ({ id: `alias/${a.file}`, path: a.path, lazy: lazy(a.file) })),
+  ]
 }
 
 export interface TestUser {

@@ -1,17 +1,18 @@
-import type { Db, Sql } from '#app/db/db.server.ts'
+import type { Sql } from '#app/db/db.server.ts'
 import { getDb } from '#app/db/index.server.ts'
 import type { Caller } from '#app/features/auth/caller.server.ts'
 import type { DataType } from '#app/features/templates/column-types.ts'
 import type { ColumnSpec } from '#app/features/templates/template-schema.ts'
 import { notFound } from '#app/http/errors.server.ts'
-import { defineJob, enqueueJob } from '#app/jobs/jobs.server.ts'
+import { defineJob, enqueueJob, jobStateColumns, type JobContext, type JobStatus } from '#app/jobs/jobs.server.ts'
 import { ident } from './load-tx.server.ts'
 
 /**
  * Dataset statistics (spec §6.7): a background job computes, in SQL over the silver table, per column:
  * count, nulls, distinct; for numbers min, max, mean, std, quartiles and a 20-bin histogram; for text and
- * booleans the top values; for dates the range and a histogram. Result and status live in
- * public.dataset_statistics (mirrored from the job), read by GET /api/v1/dataset/statistics.
+ * booleans the top values; for dates the range and a histogram. The result lives in public.dataset_statistics,
+ * whose job_id names the job computing it; status, progress and error are the job's (public.jobs), read by
+ * GET /api/v1/dataset/statistics.
  */
 
 export const STATISTICS_JOB = 'dataset.statistics'
@@ -52,7 +53,7 @@ export async function computeStatistics(
   db: Sql,
   tenantId: string,
   datasetId: number,
-  progress: (pct: number, message?: string) => Promise<void> = async () => {},
+  step: JobContext['step'] = async () => {},
 ): Promise<DatasetStatistics> {
   const { rows: ds } = await db.query<{ columns: ColumnSpec[]; table_name: string }>(
     `select d.columns, r.table_name from public.datasets d
@@ -73,10 +74,9 @@ export async function computeStatistics(
   const out: ColumnStats[] = []
   for (let i = 0; i < columns.length; i++) {
     const c = columns[i]
-    await progress(Math.round((i / Math.max(columns.length, 1)) * 95), `column ${c.column_name}`)
+    await step(`column ${i + 1} of ${columns.length}: ${c.column_name}`, Math.round((i / Math.max(columns.length, 1)) * 95))
     out.push(await columnStats(db, table, c))
   }
-  await progress(100, 'done')
   return { dataset_id: datasetId, table: `silver.${ds[0].table_name}`, row_count: cnt[0].n, columns: out, computed_at: new Date().toISOString() }
 }
 
@@ -169,31 +169,18 @@ interface StatisticsJobData {
   datasetId: number
 }
 
-async function mirror(db: Db, datasetId: number, fields: { status: string; progress?: number; message?: string | null; result?: unknown; error?: string | null }) {
-  await db.query(
-    `update public.dataset_statistics set status = $2, progress = coalesce($3, progress), message = coalesce($4, message),
-            result = coalesce($5::jsonb, result), error = $6,
-            completed_at = case when $2 in ('completed', 'failed', 'cancelled') then now() else null end
-      where dataset_id = $1`,
-    [datasetId, fields.status, fields.progress ?? null, fields.message ?? null, fields.result === undefined ? null : JSON.stringify(fields.result), fields.error ?? null],
-  )
-}
-
 defineJob<StatisticsJobData>(STATISTICS_JOB, async (data, ctx) => {
   const db = await getDb()
-  await mirror(db, data.datasetId, { status: 'running', progress: 0 })
-  try {
-    const result = await computeStatistics(db, ctx.tenantId, data.datasetId, async (pct, message) => {
-      await ctx.progress(pct, message)
-      await mirror(db, data.datasetId, { status: 'running', progress: pct, message })
-    })
-    await mirror(db, data.datasetId, { status: 'completed', progress: 100, message: 'done', result })
-    return { dataset_id: data.datasetId, columns: result.columns.length, row_count: result.row_count }
-  } catch (e) {
-    const cancelled = ctx.signal.aborted
-    await mirror(db, data.datasetId, { status: cancelled ? 'cancelled' : 'failed', error: (e as Error).message })
-    throw e
-  }
+  const result = await computeStatistics(db, ctx.tenantId, data.datasetId, ctx.step)
+  ctx.signal.throwIfAborted()
+  // Only this job's row: a newer request for the same dataset points the row at its own job.
+  await db.query(`update public.dataset_statistics set result = $3::text::jsonb where dataset_id = $1 and job_id = $2`, [
+    data.datasetId,
+    ctx.jobId,
+    JSON.stringify(result),
+  ])
+  await ctx.step('done', 100)
+  return { dataset_id: data.datasetId, columns: result.columns.length, row_count: result.row_count }
 })
 
 /** POST /api/v1/dataset/generate_statistics: submits the job (one at a time per dataset). */
@@ -206,28 +193,40 @@ export async function requestStatistics(sql: Sql, caller: Caller, datasetId: num
     singletonKey: `dataset:${datasetId}`,
   })
   if (!job.existing) {
+    // The previous result stays readable until the new job replaces it.
     await sql.query(
-      `insert into public.dataset_statistics (dataset_id, tenant_id, job_id, status, progress, message, error, requested_at, completed_at)
-       values ($1, $2, $3, 'queued', 0, null, null, now(), null)
-       on conflict (dataset_id) do update set job_id = excluded.job_id, status = 'queued', progress = 0, message = null,
-         error = null, requested_at = now(), completed_at = null`,
+      `insert into public.dataset_statistics (dataset_id, tenant_id, job_id, requested_at) values ($1, $2, $3, now())
+       on conflict (dataset_id) do update set job_id = excluded.job_id, requested_at = now()`,
       [datasetId, caller.tenantId, job.id],
     )
   }
   return { status: 'success', message: 'Statistics generation job submitted successfully.', job_id: job.id }
 }
 
+interface StatisticsState {
+  dataset_id: number
+  job_id: string
+  status: JobStatus
+  progress: number
+  message: string | null
+  error: string | null
+  started_at: Date | null
+  finished_at: Date | null
+  requested_at: Date
+  result: DatasetStatistics | null
+}
+
 /** GET /api/v1/dataset/statistics: the latest statistics of a dataset and the state of the job computing them. */
 export async function getStatistics(sql: Sql, datasetId: number) {
   const { rows: ds } = await sql.query(`select 1 from public.datasets where id = $1`, [datasetId])
   if (!ds.length) throw notFound('Dataset', datasetId)
-  const { rows } = await sql.query(
-    `select s.dataset_id, s.job_id, coalesce(j.status, s.status) as status, greatest(coalesce(j.progress, 0), s.progress) as progress,
-            coalesce(j.message, s.message) as message, coalesce(s.error, j.error) as error, s.requested_at, s.completed_at, s.result
-       from public.dataset_statistics s left join public.jobs j on j.id::text = s.job_id
+  const { rows } = await sql.query<StatisticsState>(
+    `select s.dataset_id, s.job_id, ${jobStateColumns('j')}, s.requested_at, s.result
+       from public.dataset_statistics s join public.jobs j on j.id = s.job_id
       where s.dataset_id = $1`,
     [datasetId],
   )
   if (!rows.length) return { dataset_id: datasetId, job_id: null, status: 'not_requested', progress: 0, message: null, error: null, result: null }
-  return rows[0]
+  const { started_at: _started, finished_at, ...row } = rows[0]
+  return { ...row, completed_at: finished_at }
 }

@@ -1,0 +1,35 @@
+import fs from 'node:fs'
+import path from 'node:path'
+import { describe, expect, it } from 'vitest'
+
+/** The eight paths of the HD spec (spec 003), written out here rather than read from the list under test. */
+const HD = ['dashboard/summary', 'dashboard/trends', 'dashboard/anomalies', 'agent/queue', 'agent/accuracy', 'agent/quality', 'agent/summary', 'export/training-data']
+
+type Entry = { id?: string; path?: string; file: string; children?: Entry[] }
+const flat = (es: Entry[]): Entry[] => es.flatMap((e) => [e, ...flat(e.children ?? [])])
+
+/** `app/routes.ts` evaluated as React Router's build evaluates it. */
+async function routeConfig() {
+  ;(globalThis as { __reactRouterAppDirectory?: string }).__reactRouterAppDirectory = import.meta.dirname
+  return flat((await import('./routes.ts')).default as Entry[])
+}
+
+describe('app/routes.ts: /api/analytics/* aliases', () => {
+  it('aliases exactly the HD spec’s eight paths, each to its /api/v1/analytics/ module', async () => {
+    const routes = await routeConfig()
+    const aliases = routes.filter((r) => r.path?.startsWith('api/analytics/'))
+    expect(aliases.map((r) => r.path).sort()).toEqual(HD.map((p) => `api/analytics/${p}`).sort())
+    for (const a of aliases) {
+      const canonical = routes.find((r) => r.path === a.path!.replace('api/analytics/', 'api/v1/analytics/'))
+      expect(canonical, a.path).toBeDefined()
+      expect(a.file).toBe(canonical!.file)
+      expect(fs.existsSync(path.join(import.meta.dirname, a.file)), a.file).toBe(true)
+    }
+  })
+
+  it('gives no alias to the other api.v1.analytics.* modules (the analytics service’s, the marketplace’s)', async () => {
+    const routes = await routeConfig()
+    const others = routes.filter((r) => r.path?.startsWith('api/v1/analytics/') && !HD.includes(r.path.slice('api/v1/analytics/'.length)))
+    for (const o of others) expect(routes.filter((r) => r.file === o.file).map((r) => r.path), o.file).toEqual([o.path])
+  })
+})
