@@ -148,7 +148,7 @@ async function fitXGBoost(
   task: Task,
   labels: Float64Array,
   train: Int32Array,
-  valid: Int32Array | null,
+  valid: { x: Float32Array; labels: Float64Array } | null,
   params: BoostingParams,
   onRound?: (done: number, total: number) => void,
 ): Promise<FitOutput> {
@@ -159,7 +159,7 @@ async function fitXGBoost(
   const y = Float32Array.from(train, (r) => labels[r])
   let out
   try {
-    const v = valid && valid.length ? { x: buildMatrix(pre, table, valid), rows: valid.length, labels: pick(labels, valid) } : undefined
+    const v = valid && valid.labels.length ? { x: valid.x, rows: valid.labels.length, labels: valid.labels } : undefined
     out = boost(rt, { matrix, rows: train.length, cols: F, labels: y, valid: v }, task, params, onRound)
   } finally {
     rt.free(matrix)
@@ -194,7 +194,22 @@ function modelName(task: Task, algorithm: 'XGBoost' | 'Linear'): Candidate['mode
   return task.kind === 'regression' ? 'LinearRegression' : 'LogisticRegression'
 }
 
-export async function runTraining(table: RawTable, spec: TrainSpec, progress: ProgressFn = () => {}): Promise<TrainResult> {
+export interface Prepared {
+  task: Task
+  classes: string[] | null
+  labels: Float64Array
+  usedRows: Int32Array
+  stratum: Int32Array
+  train: Int32Array
+  valid: Int32Array
+  pre: PreprocessSpec
+  validX: Float32Array
+  validLabels: Float64Array
+  data: TrainResult['data']
+}
+
+/** Checks, split and preprocessing: everything before a model is fitted (shared by every engine). */
+export function prepare(table: RawTable, spec: TrainSpec, progress: ProgressFn = () => {}): Prepared {
   const { task, classes } = taskOf(table, spec)
   const labels = encodeTarget({ problem_type: spec.problem_type, target: { column: spec.target, data_type: 'String', classes } }, table)
   const used: number[] = []
@@ -222,17 +237,51 @@ export async function runTraining(table: RawTable, spec: TrainSpec, progress: Pr
   const valid = Int32Array.from(split.valid, (p) => usedRows[p])
   const pre = fitPreprocess(table, { target: spec.target, features: spec.features, ids: spec.ids }, spec.problem_type, train, classes)
   progress('preprocessing', 15, `${pre.features.length} features from ${spec.features.length} columns, fitted on ${train.length} training rows`)
+  return {
+    task,
+    classes,
+    labels,
+    usedRows,
+    stratum,
+    train,
+    valid,
+    pre,
+    validX: buildMatrix(pre, table, valid),
+    validLabels: pick(labels, valid),
+    data: {
+      rows: table.rows,
+      used_rows: used.length,
+      dropped_missing_target: table.rows - used.length,
+      train_rows: train.length,
+      validation_rows: valid.length,
+      ...(classCounts ? { class_counts: classCounts } : {}),
+      validation_split: spec.validation_split,
+      seed: spec.seed,
+    },
+  }
+}
 
+/** Evenly spaced held-out rows (the whole file, not its first part) for SHAP. */
+export function shapSample(validX: Float32Array, rows: number, features: number, max: number) {
+  const n = Math.min(rows, max)
+  const sample = new Float32Array(n * features)
+  for (let i = 0; i < n; i++) {
+    const r = Math.floor((i * rows) / n)
+    sample.set(validX.subarray(r * features, (r + 1) * features), i * features)
+  }
+  return { sample, n }
+}
+
+export async function runTraining(table: RawTable, spec: TrainSpec, progress: ProgressFn = () => {}): Promise<TrainResult> {
+  const { task, classes, labels, usedRows, stratum, train, valid, pre, validX, validLabels, data } = prepare(table, spec, progress)
   const algorithms: ('XGBoost' | 'Linear')[] = spec.algorithm === 'auto' ? ['XGBoost', 'Linear'] : spec.algorithm === 'xgboost' ? ['XGBoost'] : ['Linear']
-  const validLabels = pick(labels, valid)
-  const validX = buildMatrix(pre, table, valid)
   const fitted: { algorithm: 'XGBoost' | 'Linear'; fit: FitOutput; ms: number }[] = []
   for (const algorithm of algorithms) {
     const started = performance.now()
     if (algorithm === 'XGBoost') {
       const span = algorithms.length > 1 ? 55 : 65
       progress('training', 15, `XGBoost: round 0 of ${spec.boosting.n_estimators}`)
-      const fit = await fitXGBoost(table, pre, task, labels, train, valid, spec.boosting, (done, total) =>
+      const fit = await fitXGBoost(table, pre, task, labels, train, { x: validX, labels: validLabels }, spec.boosting, (done, total) =>
         progress('training', 15 + (span * done) / total, `XGBoost: round ${done} of ${total}`),
       )
       fitted.push({ algorithm, fit, ms: performance.now() - started })
@@ -286,32 +335,61 @@ export async function runTraining(table: RawTable, spec: TrainSpec, progress: Pr
 
   let importance: FeatureImportance | null = null
   if (spec.shap) {
-    const n = Math.min(valid.length, spec.shap_rows)
+    const { sample, n } = shapSample(validX, valid.length, pre.features.length, spec.shap_rows)
     progress('explanation', 92, `SHAP values of ${n} held-out rows`)
     const best = candidates[0]
-    // Evenly spaced held-out rows: the whole file, not its first part.
-    const F = pre.features.length
-    const sample = new Float32Array(n * F)
-    for (let i = 0; i < n; i++) {
-      const r = Math.floor((i * valid.length) / n)
-      sample.set(validX.subarray(r * F, (r + 1) * F), i * F)
-    }
     importance = featureImportance(loadModel(best.format, best.artefact), pre, sample, n)
   }
+  return { preprocess: pre, task, data, candidates, feature_importance: importance }
+}
+
+// ---------------------------------------------------------------- external trainers
+
+export interface ExternalInput {
+  preprocess: PreprocessSpec
+  task: Task
+  classes: string[] | null
+  data: TrainResult['data']
+  trainX: Float32Array
+  trainY: Float32Array
+  validX: Float32Array
+  validY: Float32Array
+}
+
+/** What an external trainer (native XGBoost) trains on: the same split and preprocessing as the in-process trainer. */
+export function prepareExternal(table: RawTable, spec: TrainSpec, progress: ProgressFn = () => {}): ExternalInput {
+  const p = prepare(table, spec, progress)
   return {
-    preprocess: pre,
-    task,
-    data: {
-      rows: table.rows,
-      used_rows: used.length,
-      dropped_missing_target: table.rows - used.length,
-      train_rows: train.length,
-      validation_rows: valid.length,
-      ...(classCounts ? { class_counts: classCounts } : {}),
-      validation_split: spec.validation_split,
-      seed: spec.seed,
-    },
-    candidates,
-    feature_importance: importance,
+    preprocess: p.pre,
+    task: p.task,
+    classes: p.classes,
+    data: p.data,
+    trainX: buildMatrix(p.pre, table, p.train),
+    trainY: Float32Array.from(p.train, (r) => p.labels[r]),
+    validX: p.validX,
+    validY: Float32Array.from(p.validLabels),
   }
+}
+
+/**
+ * Scores a model an external trainer sent back on the held-out rows it was given: our metrics, not its claims, and
+ * the SHAP importance from its trees (TreeSHAP here, local accuracy checked).
+ */
+export function evaluateExternal(
+  input: Pick<ExternalInput, 'preprocess' | 'task' | 'classes' | 'validX' | 'validY'>,
+  format: ModelFormat,
+  artefact: Uint8Array,
+  opts: { shap: boolean; shapRows: number },
+): { metrics: ClassificationMetrics | RegressionMetrics; score: Score; importance: FeatureImportance | null; trees: number } {
+  const model = loadModel(format, artefact)
+  const F = input.preprocess.features.length
+  if (model.features !== F) throw new Error(`the trainer's model reads ${model.features} features; the training data has ${F}`)
+  const labels = Float64Array.from(input.validY)
+  const metrics = evaluate(input.task, input.classes, model, input.validX, labels)
+  let importance: FeatureImportance | null = null
+  if (opts.shap) {
+    const { sample, n } = shapSample(input.validX, labels.length, F, opts.shapRows)
+    importance = featureImportance(model, input.preprocess, sample, n)
+  }
+  return { metrics, score: scoreOf(input.task, metrics), importance, trees: model.kind === 'trees' ? model.trees.trees.length : 0 }
 }

@@ -1,6 +1,8 @@
-import { PreprocessError } from './preprocess.ts'
+import { PreprocessError, type PreprocessSpec } from './preprocess.ts'
 import type { RawTable } from './raw-table.ts'
-import { runTraining, type Step, type TrainResult, type TrainSpec } from './train-core.ts'
+import { featureImportance, type FeatureImportance } from './explain.ts'
+import { loadModel, type ModelFormat } from './scoring.ts'
+import { evaluateExternal, prepareExternal, runTraining, type ExternalInput, type Step, type TrainResult, type TrainSpec } from './train-core.ts'
 
 /*
   The pool thread's side of a training (app/jobs/thread-pool.server.ts): the dataset arrives as typed arrays moved,
@@ -37,4 +39,23 @@ export async function train(input: TrainThreadInput, ctx?: { progress(value: Tra
     if (e instanceof PreprocessError) return { refused: { field: e.field, message: e.message, code: e.code } }
     throw e
   }
+}
+
+/** The split and matrices for an external trainer. */
+export function prepare(input: TrainThreadInput): ExternalInput | TrainRefusal {
+  try {
+    return prepareExternal(input.table, input.spec)
+  } catch (e) {
+    if (e instanceof PreprocessError) return { refused: { field: e.field, message: e.message, code: e.code } }
+    throw e
+  }
+}
+
+export function evaluate(input: Parameters<typeof evaluateExternal>[0] & { format: ModelFormat; artefact: Uint8Array; shap: boolean; shapRows: number }) {
+  return evaluateExternal(input, input.format, input.artefact, { shap: input.shap, shapRows: input.shapRows })
+}
+
+/** SHAP importance of a stored model on rows already through its preprocess. */
+export function explain(input: { format: ModelFormat; artefact: Uint8Array; preprocess: PreprocessSpec; x: Float32Array; rows: number }): FeatureImportance {
+  return featureImportance(loadModel(input.format, input.artefact), input.preprocess, input.x, input.rows)
 }
