@@ -75,13 +75,14 @@ async function readBody(request: Request): Promise<unknown> {
 /** The training the callback is about, as the caller may see it; its current job. */
 async function trainingFor(db: Db, who: Who, trainId: number) {
   if (who.token && who.token.train_id !== trainId) throw forbidden(`This trainer token is for training ${who.token.train_id}, not ${trainId}`)
-  const { rows } = await db.query<{ id: number; tenant_id: string; job_id: string; external_result: ExternalResult | null; columns: { column_name: string; attribute_name: string }[]; status: string }>(
-    `select t.id, t.tenant_id, t.job_id, t.external_result, t.columns, j.status from public.training_jobs t join public.jobs j on j.id = t.job_id
+  const { rows } = await db.query<{ id: number; tenant_id: string; job_id: string; engine: string; external_result: ExternalResult | null; columns: { column_name: string; attribute_name: string }[]; status: string }>(
+    `select t.id, t.tenant_id, t.job_id, t.engine, t.external_result, t.columns, j.status from public.training_jobs t join public.jobs j on j.id = t.job_id
       where t.id = $1 and t.tenant_id = $2`,
     [trainId, who.tenantId],
   )
   if (!rows.length) throw notFound('Training', trainId)
   const t = rows[0]
+  if (t.engine === 'wasm') throw conflict(`Training ${trainId} is trained in-process (engine wasm): it takes no external result`, { train_id: trainId, engine: t.engine })
   if (who.token && who.token.job_id !== t.job_id) throw conflict(`The trainer token is for an earlier job of training ${trainId}`, { job_id: who.token.job_id })
   return t
 }
