@@ -29,6 +29,10 @@ const schema = z.object({
   HD_CALLBACK_URL: z.string().url().optional(),
   HD_TRAIN_HEARTBEAT_SECONDS: z.coerce.number().positive().default(10),
   HD_TRAIN_STALE_SECONDS: z.coerce.number().positive().default(120),
+  // Set by Fly on its machines: Fly-Client-IP is then the client's address (app/http/client-address.server.ts).
+  FLY_APP_NAME: z.string().optional(),
+  // Proxies of ours in front of the app that append to X-Forwarded-For; 0 = believe only the socket.
+  TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
 })
 
 export type Env = z.infer<typeof schema>

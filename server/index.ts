@@ -4,12 +4,15 @@ import express from 'express'
 import type { ServerBuild } from 'react-router'
 import { bootApp } from '../app/boot.server.ts'
 import { getEnv } from '../app/env.server.ts'
+import { stampClientAddress } from '../app/http/client-address.server.ts'
 
 const started = Date.now()
 const env = getEnv()
 const root = path.resolve(import.meta.dirname, '..')
 const app = express()
 app.disable('x-powered-by')
+// The socket's address, for the brute-force guard; a client's own X-HD-Client-Address is overwritten.
+app.use(stampClientAddress)
 
 let getBuild: () => Promise<ServerBuild>
 if (env.NODE_ENV === 'production') {

@@ -139,6 +139,18 @@ export function asCaller<T>(db: Db, claims: Claims | null, fn: (tx: Sql) => Prom
   })
 }
 
+/**
+ * A Sql whose every statement is its own short transaction as the caller (null: `anon`), for work that must not
+ * hold one transaction open (long handlers) or whose statements must commit on their own (credential steps).
+ */
+export function scopedTo(db: Db, claims: Claims | null): Sql {
+  return {
+    query: (text, params) => asCaller(db, claims, (tx) => tx.query(text, params)),
+    exec: (script) => asCaller(db, claims, (tx) => tx.exec(script)),
+    copyFrom: (target, options, chunks) => asCaller(db, claims, (tx) => tx.copyFrom(target, options, chunks)),
+  }
+}
+
 export async function setCaller(tx: Sql, claims: Claims | null) {
   // A service_role caller acting for a tenant keeps its claims (all permissions) but not the database role's
   // BYPASSRLS: it sees that tenant's rows only.

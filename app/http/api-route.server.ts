@@ -1,10 +1,12 @@
 import crypto from 'node:crypto'
 import { z } from 'zod'
-import { asCaller, type Db, type Sql } from '#app/db/db.server.ts'
+import { asCaller, scopedTo, type Db, type Sql } from '#app/db/db.server.ts'
 import { getDb } from '#app/db/index.server.ts'
 import { authenticateRequest, type Caller } from '#app/features/auth/caller.server.ts'
 import { verifyCsrf } from '#app/features/auth/csrf.server.ts'
-import { ApiError, authRequired, errorBody, forbidden, fromDatabase, fromZod } from './errors.server.ts'
+import { limitBody, MAX_BODY_BYTES, readBody } from './body.server.ts'
+import { clientIp } from './client-address.server.ts'
+import { ApiError, authRequired, databaseDetail, errorBody, forbidden, fromDatabase, fromZod } from './errors.server.ts'
 import { logRequest, logError } from './log.server.ts'
 import { assertUnderLimit, consumeRateLimit, countFailure, type RateClass } from './rate-limit.server.ts'
 
@@ -49,6 +51,8 @@ export interface ApiDefinition<QS extends MaybeSchema = undefined, BS extends Ma
   /** JSON body by default; `bodyType: 'form'` parses urlencoded/multipart forms into an object first. */
   body?: BS
   bodyType?: 'json' | 'form' | 'raw'
+  /** Bytes the body may have, counted as it arrives (413 past it): MAX_BODY_BYTES unless said; raw bodies must say. */
+  maxBodyBytes?: number
   params?: PS
   /** HTTP status of a success; 200 unless said. */
   status?: number
@@ -164,14 +168,17 @@ async function handle(def: ErasedDefinition, { request, params }: RouteArgs): Pr
     }
     const query = parse(def.query, queryObject(url), 'query')
     const routeParams = parse(def.params, params, 'params')
-    const body = def.body ? parse(def.body, await readBody(request, def.bodyType ?? 'json'), def.bodyType === 'form' ? 'form' : 'body') : undefined
+    const bodyType = def.bodyType ?? 'json'
+    const body = def.body && bodyType !== 'raw' ? parse(def.body, await readBody(request, bodyType, def.maxBodyBytes), bodyType === 'form' ? 'form' : 'body') : undefined
+    // A raw body is the handler's to stream: it reads it through a counter that stops at the route's limit.
+    const input = bodyType === 'raw' ? limitBody(request, def.maxBodyBytes ?? MAX_BODY_BYTES) : request
 
     // The schemas above produced these values, so they are what the definition's handler was typed for.
-    const ctx = (sql: Sql) => ({ request, requestId, db: sql, caller: caller!, query, body, params: routeParams, headers }) as HandlerContext<never, never, never>
+    const ctx = (sql: Sql) => ({ request: input, requestId, db: sql, caller: caller!, query, body, params: routeParams, headers }) as HandlerContext<never, never, never>
     const run = async (sql: Sql) => def.handler(ctx(sql))
     let result: unknown
-    // Public routes work as the system (login, health); they never hold a caller transaction.
-    if (def.auth === 'none') result = await run(db)
+    // Public routes (login, health) run as `anon`, a statement at a time: they can reach only what anon is granted.
+    if (def.auth === 'none') result = await run(scopedTo(db, null))
     else if (def.transaction === false) result = await run(callerScoped(db, caller!))
     else result = await asCaller(db, caller!.claims, run)
 
@@ -210,7 +217,10 @@ async function handle(def: ErasedDefinition, { request, params }: RouteArgs): Pr
   } catch (err) {
     const apiErr = toApiError(err)
     status = apiErr.status
-    if (status >= 500) logError(err, { request_id: requestId, path: url.pathname, user_id: caller?.userId })
+    const dbDetail = databaseDetail(err)
+    if (status >= 500 || dbDetail) {
+      logError(err, { level: status >= 500 ? 'error' : 'warn', request_id: requestId, path: url.pathname, user_id: caller?.userId, ...dbDetail })
+    }
     for (const [k, v] of Object.entries(apiErr.headers)) headers.set(k, v)
     headers.set('Cache-Control', 'no-store')
     return json(errorBody(apiErr, requestId), apiErr.status, headers)
@@ -259,14 +269,6 @@ async function authenticateWithGuard(request: Request, db: Db) {
   }
 }
 
-export function clientIp(request: Request) {
-  return (
-    request.headers.get('fly-client-ip') ??
-    request.headers.get('x-forwarded-for')?.split(',')[0]?.trim() ??
-    request.headers.get('x-real-ip') ??
-    'local'
-  )
-}
 
 function parse<S extends AnySchema | undefined>(schema: S, value: unknown, where: 'query' | 'body' | 'params' | 'form') {
   if (!schema) return undefined
@@ -284,41 +286,7 @@ function queryObject(url: URL): Record<string, string | string[]> {
   return out
 }
 
-const MAX_JSON_BYTES = 2 * 1024 * 1024
-
-async function readBody(request: Request, type: 'json' | 'form' | 'raw'): Promise<unknown> {
-  if (type === 'raw') return undefined
-  const contentType = request.headers.get('content-type') ?? ''
-  const length = Number(request.headers.get('content-length') ?? 0)
-  if (length > MAX_JSON_BYTES) throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `Body larger than ${MAX_JSON_BYTES} bytes`)
-  if (type === 'form' || contentType.includes('application/x-www-form-urlencoded') || contentType.includes('multipart/form-data')) {
-    if (contentType.includes('application/json')) return readJson(request)
-    const form = await request.formData().catch(() => {
-      throw new ApiError(400, 'VALIDATION_ERROR', 'body: could not read the form', { fields: [{ field: 'body', message: 'unreadable form' }] })
-    })
-    const out: Record<string, unknown> = {}
-    for (const [k, v] of form) out[k] = typeof v === 'string' ? v : v
-    return out
-  }
-  return readJson(request)
-}
-
-async function readJson(request: Request) {
-  const text = await request.text()
-  if (text.length > MAX_JSON_BYTES) throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `Body larger than ${MAX_JSON_BYTES} bytes`)
-  if (!text.trim()) return {}
-  try {
-    return JSON.parse(text)
-  } catch {
-    throw new ApiError(400, 'VALIDATION_ERROR', 'body: is not valid JSON', { fields: [{ field: 'body', message: 'is not valid JSON' }] })
-  }
-}
-
 /** A Sql that opens a short caller transaction per statement, for handlers that manage their own work. */
 export function callerScoped(db: Db, caller: Caller): Sql {
-  return {
-    query: (text, params) => asCaller(db, caller.claims, (tx) => tx.query(text, params)),
-    exec: (script) => asCaller(db, caller.claims, (tx) => tx.exec(script)),
-    copyFrom: (target, options, chunks) => asCaller(db, caller.claims, (tx) => tx.copyFrom(target, options, chunks)),
-  }
+  return scopedTo(db, caller.claims)
 }

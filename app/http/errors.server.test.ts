@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { toApiError } from './api-route.server.ts'
-import { ApiError } from './errors.server.ts'
+import { ApiError, keyField } from './errors.server.ts'
 
 describe('ApiError', () => {
   it('is recognised when thrown by another copy of its module', async () => {
@@ -18,5 +18,18 @@ describe('ApiError', () => {
     expect(new Error('x') instanceof ApiError).toBe(false)
     expect({ status: 401, code: 'AUTH_REQUIRED' } instanceof ApiError).toBe(false)
     expect(toApiError(new Error('boom'))).toMatchObject({ status: 500, code: 'INTERNAL_ERROR' })
+  })
+})
+
+describe('keyField', () => {
+  it('reads the column from the detail, leaving out the tenant', () => {
+    expect(keyField({ detail: 'Key (tenant_id, name)=(4f0c…, acme) already exists.' })).toBe('name')
+    expect(keyField({ detail: 'Key (tenant_id, lower(email::text))=(4f0c…, a@b.c) already exists.' })).toBe('email')
+    expect(keyField({ detail: 'Key (role_id)=(7) is not present in table "roles".' })).toBe('role_id')
+  })
+  it('falls back to the constraint name when RLS hides the detail', () => {
+    expect(keyField({ constraint: 'profiles_username_key', table: 'profiles' })).toBe('username')
+    expect(keyField({ constraint: 'templates_tenant_id_template_name_key', table_name: 'templates' })).toBe('template_name')
+    expect(keyField({})).toBeUndefined()
   })
 })

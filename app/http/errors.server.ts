@@ -64,17 +64,24 @@ export function fromZod(error: z.ZodError, where: 'query' | 'body' | 'params' | 
 
 /** Postgres errors that are the caller's fault become 4xx; the rest stay 500. */
 export function fromDatabase(err: unknown): ApiError | undefined {
-  const e = err as { code?: string; message?: string; detail?: string; constraint?: string; column?: string }
+  const e = err as { code?: string; message?: string; detail?: string; constraint?: string; constraint_name?: string; column?: string; column_name?: string; table?: string; table_name?: string }
   if (!e || typeof e.code !== 'string' || !/^[0-9A-Z]{5}$/.test(e.code)) return undefined
   switch (e.code) {
-    case '23505':
-      return conflict('A record with the same unique value already exists', { constraint: e.constraint, detail: e.detail })
-    case '23503':
-      return conflict(e.message ?? 'Referenced record does not exist or is still in use', { constraint: e.constraint })
-    case '23502':
-      return new ApiError(400, 'VALIDATION_ERROR', `${e.column ?? 'field'}: is required`, {
-        fields: [{ field: e.column ?? 'unknown', message: 'is required' }],
+    // The other row's key values (detail) and the schema's names stay in the log; the answer names the field.
+    case '23505': {
+      const field = keyField(e) ?? 'value'
+      return conflict(`${field}: a record with this ${field} already exists`, { field, fields: [{ field, message: 'already exists' }] })
+    }
+    case '23503': {
+      const field = keyField(e) ?? 'value'
+      return conflict(`${field}: refers to a record that does not exist, or is still referred to`, { field, fields: [{ field, message: 'does not exist or is still in use' }] })
+    }
+    case '23502': {
+      const column = e.column ?? e.column_name
+      return new ApiError(400, 'VALIDATION_ERROR', `${column ?? 'field'}: is required`, {
+        fields: [{ field: column ?? 'unknown', message: 'is required' }],
       })
+    }
     case '23514':
     case '22P02':
     case '22007':
@@ -92,6 +99,33 @@ export function fromDatabase(err: unknown): ApiError | undefined {
     default:
       return undefined
   }
+}
+
+/**
+ * The column a key violation is about. From Postgres's detail when it gives one (`Key (tenant_id, lower(email))=(…)`
+ * gives `email`: the tenant is implied by the caller); under RLS it gives none, so from the constraint's name as
+ * Postgres forms it (`profiles_tenant_id_username_key` on `profiles` gives `username`).
+ */
+export function keyField(e: { detail?: string; constraint?: string; constraint_name?: string; table?: string; table_name?: string }): string | undefined {
+  const key = /^Key \((.+?)\)=\(/.exec(e.detail ?? '')?.[1]
+  if (key) {
+    const columns = key.split(',').map((part) => /([a-z_][a-z0-9_]*)(?:::[\w ]+)?\)*\s*$/i.exec(part.trim())?.[1]).filter((c): c is string => !!c)
+    return columns.filter((c) => c !== 'tenant_id').at(-1) ?? columns.at(-1)
+  }
+  // PGlite names the fields as pg does (constraint, table), postgres.js as the protocol does (constraint_name, table_name).
+  const table = e.table ?? e.table_name
+  let name = e.constraint ?? e.constraint_name
+  if (!name) return undefined
+  if (table && name.startsWith(`${table}_`)) name = name.slice(table.length + 1)
+  name = name.replace(/_(key|fkey|idx|index|unique|uniq)$/, '').replace(/^tenant_id_/, '')
+  return /^[a-z_][a-z0-9_]*$/i.test(name) ? name : undefined
+}
+
+/** What the log keeps of a database error the answer leaves out; undefined for other errors. */
+export function databaseDetail(err: unknown): { sqlstate: string; detail?: string; constraint?: string } | undefined {
+  const e = err as { code?: unknown; detail?: string; constraint?: string; constraint_name?: string }
+  if (err instanceof ApiError || typeof e?.code !== 'string' || !/^[0-9A-Z]{5}$/.test(e.code)) return undefined
+  return { sqlstate: e.code, detail: e.detail, constraint: e.constraint ?? e.constraint_name }
 }
 
 export function errorBody(err: ApiError, requestId: string) {

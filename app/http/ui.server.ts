@@ -5,6 +5,7 @@ import type { Caller } from '#app/features/auth/caller.server.ts'
 import { verifyCsrf } from '#app/features/auth/csrf.server.ts'
 import { requireCaller } from '#app/features/auth/session.server.ts'
 import { toApiError } from './api-route.server.ts'
+import { readFormData } from './body.server.ts'
 import { logError } from './log.server.ts'
 
 export interface ActionError {
@@ -30,7 +31,7 @@ export async function uiAction<T>(
   const { caller, headers } = await requireCaller(request, permission)
   try {
     await verifyCsrf(request, caller)
-    const form = await request.formData()
+    const form = await readFormData(request)
     const result = await asCaller(await getDb(), caller.claims, (tx) => fn(tx, caller, form))
     return data({ ok: true as const, result }, { headers })
   } catch (e) {

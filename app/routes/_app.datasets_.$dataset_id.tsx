@@ -65,7 +65,7 @@ export async function action({ request, params }: Route.ActionArgs) {
   const { caller, headers } = await requireCaller(request, 'datasets.write')
   try {
     await verifyCsrf(request, caller)
-    const form = await request.formData()
+    const form = await (await import('#app/http/body.server.ts')).readFormData(request)
     const db = await getDb()
     switch (form.get('intent')) {
       case 'delete-dataset':

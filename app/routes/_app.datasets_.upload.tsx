@@ -17,7 +17,9 @@ export async function action({ request }: Route.ActionArgs) {
     if (!request.headers.get('x-csrf-token')) throw new ApiError(403, 'FORBIDDEN', 'Missing or invalid CSRF token')
     await verifyCsrf(request, caller)
     const query = Object.fromEntries(new URL(request.url).searchParams)
-    const result = await uploadDataset(await getDb(), caller, request, query)
+    const { limitBody } = await import('#app/http/body.server.ts')
+    const { MAX_UPLOAD_BODY_BYTES } = await import('#app/features/datasets/upload.server.ts')
+    const result = await uploadDataset(await getDb(), caller, limitBody(request, MAX_UPLOAD_BODY_BYTES), query)
     return Response.json(result, { status: 201, headers })
   } catch (e) {
     const err = toApiError(e)

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { getDb } from '#app/db/index.server.ts'
-import { uploadDataset } from '#app/features/datasets/upload.server.ts'
+import { uploadDataset, MAX_UPLOAD_BODY_BYTES } from '#app/features/datasets/upload.server.ts'
 import { api } from '#app/http/api-route.server.ts'
 
 const route = api({
@@ -12,6 +12,7 @@ const route = api({
     tags: ['Datasets'],
     permission: 'datasets.write',
     bodyType: 'raw',
+    maxBodyBytes: MAX_UPLOAD_BODY_BYTES,
     transaction: false,
     status: 201,
     query: z.object({

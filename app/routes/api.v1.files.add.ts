@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { getDb } from '#app/db/index.server.ts'
-import { addFiles } from '#app/features/datasets/upload.server.ts'
+import { addFiles, MAX_UPLOAD_BODY_BYTES } from '#app/features/datasets/upload.server.ts'
 import { api } from '#app/http/api-route.server.ts'
 import { intId } from '#app/http/schemas.ts'
 
@@ -11,6 +11,7 @@ const route = api({
     tags: ['Files'],
     permission: 'datasets.write',
     bodyType: 'raw',
+    maxBodyBytes: MAX_UPLOAD_BODY_BYTES,
     transaction: false,
     status: 201,
     query: z.object({ dataset_id: intId }),

@@ -18,7 +18,10 @@ export async function loader({ request }: Route.LoaderArgs) {
 export async function action({ request }: Route.ActionArgs) {
   const { startBrowserSession } = await import('#app/features/auth/session.server.ts')
   const { toApiError } = await import('#app/http/api-route.server.ts')
-  const form = await request.formData()
+  const { readFormData } = await import('#app/http/body.server.ts')
+  // Anyone can post here: the form is read within the body limit (413 past it), never whole first.
+  const form = await readFormData(request).catch((e) => toApiError(e))
+  if (!(form instanceof FormData)) return data({ message: form.message, fields: {} as { username?: string; password?: string }, username: '' }, { status: form.status, headers: form.headers })
   const username = String(form.get('username') ?? '').trim()
   const password = String(form.get('password') ?? '')
   const fields: { username?: string; password?: string } = {}

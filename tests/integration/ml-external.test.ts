@@ -87,7 +87,7 @@ async function ourImportance(trainId: number) {
   return featureImportance(model, spec, x, holdout.valid.length)
 }
 
-const noXgb = pythonMissing('xgboost', 'numpy')
+const noXgb = pythonMissing(['xgboost', 'numpy'])
 describe.skipIf(skipReason(noXgb, 'external trainer (python3-xgboost)'))('native XGBoost as the external trainer', () => {
   it('engine python: a plain process trains, posts its model and SHAP back over HTTP; the registry scores the model itself', async () => {
     const t = await start('python')

@@ -207,7 +207,7 @@ describe('a completed training', () => {
   })
 })
 
-const noXgb = pythonMissing('xgboost', 'numpy')
+const noXgb = pythonMissing(['xgboost', 'numpy'])
 describe.skipIf(skipReason(noXgb, 'native xgboost oracle'))('native XGBoost opens the downloaded model', () => {
   it('Booster().load_model() predicts what we predict; pred_contribs gives our importance', async () => {
     const xgbTrain = await train({ predictor_name: 'churn_xgb_only', algorithm: 'xgboost' })

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto'
+import { readFormData } from '#app/http/body.server.ts'
 import { ApiError } from '#app/http/errors.server.ts'
 import type { Caller } from './caller.server.ts'
 import { signingKey } from './tokens.server.ts'
@@ -23,7 +24,10 @@ export async function verifyCsrf(request: Request, caller: Caller): Promise<void
   if (!given) {
     const type = request.headers.get('content-type') ?? ''
     if (type.includes('form')) {
-      const form = await request.clone().formData().catch(() => null)
+      const form = await readFormData(request.clone()).catch((e) => {
+        if (e instanceof ApiError && e.status === 413) throw e
+        return null
+      })
       const v = form?.get('csrf')
       given = typeof v === 'string' ? v : null
     }

@@ -33,6 +33,8 @@ import { planFile, planWithoutTemplate, RowProcessor, TypeInferer, type ErrorRep
 
 export const MAX_FILES = 20
 export const MAX_FILE_BYTES = 2 * 1024 ** 3
+/** A whole upload request: every file at its limit, plus room for the multipart framing and fields (413 past it). */
+export const MAX_UPLOAD_BODY_BYTES = MAX_FILES * MAX_FILE_BYTES + 8 * 1024 * 1024
 
 export interface ReceivedFile {
   fileName: string

@@ -72,7 +72,7 @@ describe('linear baselines', () => {
   })
 })
 
-const missing = pythonMissing('sklearn', 'numpy')
+const missing = pythonMissing(['sklearn', 'numpy'])
 describe.skipIf(skipReason(missing, 'scikit-learn linear oracle'))('scikit-learn agrees on the same standardised matrix', () => {
   it('LogisticRegression(C=1) (binary and multinomial) and LinearRegression give our coefficients', () => {
     const bin = syntheticMatrix({ rows: ROWS, cols: COLS, kind: 'binary', seed: 5 })

@@ -114,7 +114,7 @@ describe('regression metrics against a direct computation', () => {
   })
 })
 
-const missing = pythonMissing('sklearn', 'numpy')
+const missing = pythonMissing(['sklearn', 'numpy'])
 describe.skipIf(skipReason(missing, 'scikit-learn metrics oracle'))('scikit-learn agrees', () => {
   it('binary, multiclass and regression metrics equal sklearn.metrics on the same predictions', () => {
     const { y, p } = binaryCase(500, 21)

@@ -107,7 +107,7 @@ describe('TreeSHAP', () => {
   })
 })
 
-const missing = pythonMissing('xgboost', 'numpy')
+const missing = pythonMissing(['xgboost', 'numpy'])
 describe.skipIf(skipReason(missing, 'native xgboost oracle'))('native XGBoost (Debian python3-xgboost) opens our model', () => {
   const tasks = [{ kind: 'binary', classes: 2 }, { kind: 'multiclass', classes: 3 }, { kind: 'regression', classes: 0 }] as Task[]
   const rows = 400
