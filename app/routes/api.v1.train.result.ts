@@ -9,8 +9,9 @@ const route = api({
       'Body { train_id, preprocess_id?, result: { metrics, checkpoint, error, path, model_base64 (native XGBoost JSON model), model_format } }. Idempotent; the model is scored here on the held-out rows before it is registered.',
     tags: ['Train'],
     auth: 'none',
-    // Read by the feature: a model is larger than the default JSON limit.
+    // Read and checked by the feature (a model (base64 JSON) is larger than the default JSON limit); it authenticates the caller itself and writes as the server.
     bodyType: 'raw',
+    maxBodyBytes: 64 * 1024 * 1024,
     handler: async ({ request }) => acceptTrainResult(await getDb(), request),
   },
 })

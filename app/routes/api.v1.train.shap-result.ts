@@ -8,7 +8,9 @@ const route = api({
     description: 'Body { training_id, result: { column: importance } }; columns must be the training’s features. Idempotent.',
     tags: ['Train'],
     auth: 'none',
+    // Read and checked by the feature (one number per column); it authenticates the caller itself and writes as the server.
     bodyType: 'raw',
+    maxBodyBytes: 1024 * 1024,
     handler: async ({ request }) => acceptShapResult(await getDb(), request),
   },
 })

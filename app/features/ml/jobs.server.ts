@@ -2,7 +2,7 @@ import type { Db } from '#app/db/db.server.ts'
 import { getDb } from '#app/db/index.server.ts'
 import { getEnv } from '#app/env.server.ts'
 import { datasetSilver, forEachSilverBatch } from '#app/features/datasets/read.server.ts'
-import { senderFor } from '#app/jobs/boss.server.ts'
+import { jobSchemaExists, senderFor } from '#app/jobs/boss.server.ts'
 import { defineJob, defineSchedule, reconcileJobs, type JobContext } from '#app/jobs/jobs.server.ts'
 import { runInThread } from '#app/jobs/thread-pool.server.ts'
 import { getFileStore } from '#app/storage/storage.server.ts'
@@ -232,6 +232,8 @@ defineJob(
  * fails with that reason. Then the rows are brought in line with pg-boss (reconcileJobs). Returns what it did.
  */
 export async function reconcileTrainings(db: Db, opts: { tenantId?: string } = {}) {
+  // No worker has ever started on this database: no job has run, nothing to reconcile.
+  if (!(await jobSchemaExists(db))) return { retried: [] as number[], failed: [] as number[], reconciled: 0 }
   const stale = getEnv().HD_TRAIN_STALE_SECONDS
   const { rows } = await db.query<{ job_id: string; training_id: number; tenant_id: string; lost_workers: number }>(
     `select j.id as job_id, t.id as training_id, t.tenant_id, t.lost_workers
