@@ -56,8 +56,9 @@ describe('HD read endpoints', () => {
     const r = await json(app.fetch('/api/v1/analytics/dashboard/summary', { headers: a.viewer.auth }))
     const end = Math.floor(Date.now() / HOUR) * HOUR
     const { rows } = await app.db.query(
-      `select count(*)::int as orders, coalesce(sum(total_price), 0) as revenue, count(distinct customer_id)::int as active,
-              count(*) filter (where fulfillment_status <> 'fulfilled')::int as pending
+      `select count(*)::int as orders, coalesce(sum(total_price) filter (where status <> 'refunded'), 0) as revenue,
+              count(distinct customer_id)::int as active,
+              count(*) filter (where fulfillment_status <> 'fulfilled' and status <> 'refunded')::int as pending
        from public.orders where tenant_id = $1 and status <> 'cancelled' and created_at >= $2 and created_at < $3`,
       [a.id, new Date(end - 24 * HOUR), new Date(end)],
     )
