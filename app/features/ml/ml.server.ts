@@ -46,14 +46,15 @@ export async function downloadModel(sql: Sql, trainingId: number, modelId?: numb
 
 /**
  * POST /api/v1/ray/terminate_ray_job?usage=training: cancels a training's job. `ray_job_id` is the training's job id,
- * its Ray submission id, or the training id. A Ray job is stopped on the cluster by the handler's abort.
+ * its Ray submission id, or the training id; null when no training of the caller's has that id. A Ray job is stopped
+ * on the cluster by the handler's abort.
  */
 export async function terminateTraining(sql: Sql, rayJobId: string) {
   const { rows } = await sql.query<{ id: number; job_id: string }>(
     `select id, job_id from public.training_jobs where ($1::uuid is not null and job_id = $1::uuid) or external_job_id = $2 or ($3::bigint is not null and id = $3::bigint)`,
     [isJobId(rayJobId) ? rayJobId : null, rayJobId, /^\d{1,15}$/.test(rayJobId) ? Number(rayJobId) : null],
   )
-  if (!rows.length) throw notFound('Training job', rayJobId)
+  if (!rows.length) return null
   const r = await cancelJob(sql, rows[0].job_id)
   if (!r) throw notFound('Training job', rayJobId)
   if (r.status !== 'cancelled') throw new ApiError(409, 'CONFLICT', `Training ${rows[0].id}'s job has already ${r.status}`, { train_id: rows[0].id, job_status: r.status })
