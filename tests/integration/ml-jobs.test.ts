@@ -71,8 +71,9 @@ describe('cancellation', () => {
     const t = await start({ hyperparameters: SLOW })
     await until('the training step', async () => (await jobRow(t.job_id)).message?.startsWith('Training: XGBoost'))
     expect(getThreadPool().stats().busy).toBe(1)
-    const asked = Date.now()
     const r = await json(app.fetch(`/api/v1/ray/terminate_ray_job?ray_job_id=${t.job_id}&usage=training`, { method: 'POST', headers: a.data_scientist.auth }))
+    // From the committed cancel to the thread gone (the request itself waits for the database like any other).
+    const asked = Date.now()
     expect(r.status, JSON.stringify(r.body)).toBe(200)
     expect(r.body).toMatchObject({ status: 'success', train_id: t.id, message: expect.stringContaining(t.job_id) })
     await until('the thread to stop', async () => getThreadPool().stats().busy === 0, 1000)
