@@ -22,6 +22,13 @@ const variables = z.object({
   SEED_DEMO_DATA: z.enum(['true', 'false']).optional(),
   LOG_REQUESTS: z.enum(['true', 'false']).optional(),
   SIMULATE_ACTIVITY: z.enum(['true', 'false']).optional(),
+  // Training (app/features/ml): a Ray cluster's dashboard address for external trainings, the Python with native
+  // XGBoost for local external trainings, the address external trainers call back, and the lost-worker heartbeat.
+  RAY_ADDRESS: z.string().url().optional(),
+  HD_TRAINER_PYTHON: z.string().default('/usr/bin/python3'),
+  HD_CALLBACK_URL: z.string().url().optional(),
+  HD_TRAIN_HEARTBEAT_SECONDS: z.coerce.number().positive().default(10),
+  HD_TRAIN_STALE_SECONDS: z.coerce.number().positive().default(120),
   ALLOW_LOCAL_STATE_IN_PRODUCTION: z.enum(['true', 'false']).optional(),
   // Set by Fly on its machines: Fly-Client-IP is then the client's address (app/http/client-address.server.ts).
   FLY_APP_NAME: z.string().optional(),
