@@ -290,6 +290,16 @@ describe('ingest', () => {
     expect(second.body).toMatchObject({ inserted: 0, updated: 2, failed: 3 })
     const { rows } = await app.db.query(`select count(*)::int as n, sum(total_price) as s from public.orders where tenant_id = $1`, [b.id])
     expect(rows[0]).toEqual({ n: 2, s: 75.5 })
+    // when an order was placed is history: another created_at is reported, and the record left as it was
+    const moved = await json(app.fetch('/api/v1/ingest/orders', {
+      method: 'POST', headers: b.operator.auth,
+      json: { records: [{ external_id: 'o1', customer_external_id: 'c1', total_price: 999, created_at: new Date(Date.now() - 30 * HOUR).toISOString() }, orders.records[3]] },
+    }))
+    expect(moved.body).toMatchObject({ received: 2, inserted: 0, updated: 1, unchanged: 0, failed: 1 })
+    expect(moved.body.errors).toEqual([expect.objectContaining({ index: 0, external_id: 'o1', field: 'created_at' })])
+    const o1 = await app.db.query(`select total_price, created_at from public.orders where tenant_id = $1 and external_id = 'o1'`, [b.id])
+    expect(o1.rows[0].total_price).toBe(50)
+    expect(new Date(o1.rows[0].created_at).toISOString()).toBe(created)
   })
 
   it('agent events chain by external ids; viewers cannot ingest; unknown kinds are a 400', async () => {
