@@ -18,7 +18,10 @@ COPY . .
 RUN npx react-router build
 
 FROM base AS runtime
-ENV PORT=8080 DATA_DIR=/data
+# No state in the image or on the machine's disk: production refuses to boot without DATABASE_URL, JWT_SECRET (or
+# SUPABASE_JWT_SECRET) and Supabase Storage (app/env.server.ts). One container on a volume instead:
+# ALLOW_LOCAL_STATE_IN_PRODUCTION=true DATA_DIR=/data, with /data mounted.
+ENV PORT=8080
 COPY --from=production-deps /app/node_modules ./node_modules
 COPY --from=build /app/build ./build
 COPY package.json package-lock.json ./

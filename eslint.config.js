@@ -19,6 +19,46 @@ export default tseslint.config(
     },
   },
   {
+    // Shared code never imports an area: areas import shared code (ARCHITECTURE.md). An area plugs in by
+    // registering (jobs: app/jobs/registry.server.ts, maintenance: onMaintenance), not by being imported.
+    files: ['app/http/**', 'app/db/**', 'app/jobs/**', 'app/storage/**', 'app/components/**'],
+    ignores: [
+      // The composition root: one import line per area's jobs.server.ts, so the worker knows every job.
+      'app/jobs/registry.server.ts',
+    ],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^#app/|/|^)features/',
+              message: 'Shared code (app/http, app/db, app/jobs, app/storage, app/components) must not import an area: let the area register itself, or move what is shared out of the area.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The API wrapper authenticates every request: identity (app/features/auth) is the one area the HTTP layer
+    // may use, through its caller, session and CSRF modules only.
+    files: ['app/http/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^#app/|/|^)features/(?!auth/(caller|csrf|session)\\.server\\.ts$)',
+              message: 'app/http may use only the auth area (caller, session, CSRF); other areas register with shared code instead of being imported by it.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Playwright fixtures use `use()` and empty destructuring by design.
     files: ['tests/e2e/**'],
     rules: { 'react-hooks/rules-of-hooks': 'off', 'no-empty-pattern': 'off' },

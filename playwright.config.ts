@@ -22,13 +22,14 @@ export default defineConfig({
     },
   },
   webServer: {
-    // The production build on a fresh embedded database: first boot migrates and seeds the demo data.
+    // The production build on a fresh embedded database: first boot migrates and seeds the demo data. Production
+    // refuses local state (app/env.server.ts); the suite says explicitly that this one machine's is what it wants.
     command: `rm -rf ${dataDir} && npm start`,
     url: `http://localhost:${PORT}/healthz`,
     timeout: 180_000,
     reuseExistingServer: false,
     stdout: 'ignore',
     stderr: 'pipe',
-    env: { PORT: String(PORT), DATA_DIR: dataDir, LOG_REQUESTS: 'false', NODE_ENV: 'production', SIMULATE_ACTIVITY: 'false' },
+    env: { PORT: String(PORT), DATA_DIR: dataDir, LOG_REQUESTS: 'false', NODE_ENV: 'production', SIMULATE_ACTIVITY: 'false', ALLOW_LOCAL_STATE_IN_PRODUCTION: 'true' },
   },
 })

@@ -3,6 +3,13 @@ import type { Route } from './+types/root'
 import { GeneralErrorBoundary } from './components/error-boundary.tsx'
 import './app.css'
 
+// Served from public/ (Vite in dev, build/client in production).
+export const links: Route.LinksFunction = () => [
+  { rel: 'icon', href: '/favicon.ico', sizes: '48x48' },
+  { rel: 'icon', href: '/favicon.svg', type: 'image/svg+xml' },
+  { rel: 'apple-touch-icon', href: '/apple-touch-icon.png' },
+]
+
 export async function loader({ request }: Route.LoaderArgs) {
   const { getSessionCaller } = await import('./features/auth/session.server.ts')
   const { csrfToken } = await import('./features/auth/csrf.server.ts')

@@ -251,7 +251,7 @@ if (!base) {
   // The same node flags as `npm start` (decision 004: single-threaded GC on small machines).
   server = spawn('npx', ['tsx', '--single-threaded-gc', 'server/index.ts'], {
     cwd: ROOT,
-    env: { ...process.env, NODE_ENV: 'production', PORT: String(PORT), DATABASE_URL, JWT_SECRET: BENCH_JWT_SECRET, LOG_REQUESTS: 'false', SEED_DEMO_DATA: 'false' },
+    env: { ...process.env, NODE_ENV: 'production', PORT: String(PORT), DATABASE_URL, JWT_SECRET: BENCH_JWT_SECRET, LOG_REQUESTS: 'false', SEED_DEMO_DATA: 'false', ALLOW_LOCAL_STATE_IN_PRODUCTION: 'true' },
     stdio: ['ignore', 'ignore', 'inherit'],
     detached: true,
   })

@@ -5,6 +5,7 @@ import type { ServerBuild } from 'react-router'
 import { bootApp } from '../app/boot.server.ts'
 import { getEnv } from '../app/env.server.ts'
 import { stampClientAddress } from '../app/http/client-address.server.ts'
+import { applyHttpTimeouts } from '../app/http/server-timeouts.server.ts'
 
 const started = Date.now()
 const env = getEnv()
@@ -50,6 +51,7 @@ const server = app.listen(env.PORT, env.HOST, () => {
     console.log('')
   }
 })
+applyHttpTimeouts(server)
 
 for (const sig of ['SIGTERM', 'SIGINT'] as const) {
   process.once(sig, () => {

@@ -3,7 +3,8 @@
  * database (migrating it like the web process would), starts pg-boss with every registered job and schedule,
  * and on SIGTERM/SIGINT lets running jobs finish before closing.
  */
-import { closeDb, getDb } from '../app/db/index.server.ts'
+import { lockHolder } from '../app/db/data-dir-lock.server.ts'
+import { closeDb, embeddedDataDir, getDb } from '../app/db/index.server.ts'
 import { getEnv } from '../app/env.server.ts'
 import { definedJobs } from '../app/jobs/jobs.server.ts'
 import { startJobs, stopJobs } from '../app/jobs/registry.server.ts'
@@ -12,7 +13,11 @@ const started = Date.now()
 const env = getEnv()
 if (!env.DATABASE_URL) {
   // PGlite is one process's database: the web process runs the jobs itself, and a second process must not open its files.
-  console.error('[worker] needs DATABASE_URL. On the embedded database (no DATABASE_URL) `npm run dev` / `npm start` run the jobs in-process.')
+  const holder = lockHolder(embeddedDataDir(env))
+  console.error(
+    '[worker] needs DATABASE_URL. On the embedded database (no DATABASE_URL) `npm run dev` / `npm start` run the jobs in-process' +
+      (holder ? ` (as "${holder.command}", pid ${holder.pid}, does now).` : '.'),
+  )
   process.exit(1)
 }
 const db = await getDb()

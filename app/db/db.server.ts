@@ -4,6 +4,7 @@ import path from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import postgres from 'postgres'
 import { openCopyStream, type CopyStream } from './copy.server.ts'
+import { acquireDataDirLock, displayPath, type DataDirLock } from './data-dir-lock.server.ts'
 
 export type Row = Record<string, any>
 export interface QueryResult<T> {
@@ -38,12 +39,33 @@ const NUMERIC = 1700
 const JSON_OID = 114
 const JSONB = 3802
 
-export async function openPglite(dataDir: string | undefined, opts: { loadDataDir?: Blob | File } = {}): Promise<Db> {
-  if (dataDir && !dataDir.startsWith('memory://')) fs.mkdirSync(path.dirname(path.resolve(dataDir)), { recursive: true })
-  const pg = await PGlite.create(dataDir ?? 'memory://', {
-    parsers: { [INT8]: (v: string) => Number(v), [NUMERIC]: (v: string) => Number(v) },
-    loadDataDir: opts.loadDataDir,
-  })
+/**
+ * The embedded database. On a directory it first takes the directory's lock (a second process is refused with
+ * DataDirLockedError) and checks the files open (DataDirDamagedError, readable, instead of PGlite's WASM abort).
+ */
+export async function openPglite(
+  dataDir: string | undefined,
+  opts: { loadDataDir?: Blob | File; log?: (msg: string) => void; /** the directory's lock, already held by the caller (who releases it) */ lock?: DataDirLock } = {},
+): Promise<Db> {
+  const onDisk = !!dataDir && !dataDir.startsWith('memory://')
+  let lock: DataDirLock | null = null
+  if (onDisk && !opts.lock) {
+    fs.mkdirSync(path.dirname(path.resolve(dataDir)), { recursive: true })
+    lock = acquireDataDirLock(dataDir, {
+      onTakeover: (h) => opts.log?.(`took over the lock of "${h.command}" (pid ${h.pid}, since ${h.started_at}), which is no longer running`),
+    })
+  }
+  let pg: PGlite
+  try {
+    pg = await PGlite.create(dataDir ?? 'memory://', {
+      parsers: { [INT8]: (v: string) => Number(v), [NUMERIC]: (v: string) => Number(v) },
+      loadDataDir: opts.loadDataDir,
+    })
+    if (onDisk) await pg.query('select count(*) from pg_catalog.pg_class')
+  } catch (e) {
+    lock?.release()
+    throw onDisk ? new DataDirDamagedError(dataDir!, e) : e
+  }
   const wrap = (q: Pick<PGlite, 'query' | 'exec'>): Sql => ({
     async query<T extends Row>(text: string, params?: unknown[]) {
       const r = await q.query<T>(text, params as any[])
@@ -66,9 +88,34 @@ export async function openPglite(dataDir: string | undefined, opts: { loadDataDi
     exec: base.exec,
     copyFrom: base.copyFrom,
     transaction: (fn) => pg.transaction((tx) => fn(wrap(tx))),
-    close: () => pg.close(),
+    async close() {
+      try {
+        await pg.close()
+      } finally {
+        lock?.release()
+      }
+    },
   }
 }
+
+/** The embedded database's files cannot be read: what failed, where, and how to recover, in words. */
+export class DataDirDamagedError extends Error {
+  readonly dir: string
+  constructor(dir: string, cause: unknown) {
+    const why = cause instanceof Error ? cause.message : String(cause)
+    super(
+      `the embedded database in ${displayPath(dir)} could not be opened (${why}): its files are damaged or are not a database ` +
+        `(two processes writing it at once does this). To recover: restore a backup (npm run db:restore -- <file>), ` +
+        `or start afresh with npm run db:reset (deletes everything in it).`,
+      { cause },
+    )
+    this.name = 'DataDirDamagedError'
+    this.dir = dir
+  }
+}
+
+/** A failure inside PGlite's WASM (an abort, a trap): the files under it are not what Postgres expects. */
+export const isWasmFailure = (e: unknown) => e instanceof WebAssembly.RuntimeError || (e instanceof Error && /^Aborted\(/.test(e.message))
 
 export function openPostgres(url: string, opts: { max?: number } = {}): Db {
   const sql = postgres(url, {
@@ -137,6 +184,18 @@ export function asCaller<T>(db: Db, claims: Claims | null, fn: (tx: Sql) => Prom
     await setCaller(tx, claims)
     return fn(tx)
   })
+}
+
+/**
+ * A Sql whose every statement is its own short transaction as the caller (null: `anon`), for work that must not
+ * hold one transaction open (long handlers) or whose statements must commit on their own (credential steps).
+ */
+export function scopedTo(db: Db, claims: Claims | null): Sql {
+  return {
+    query: (text, params) => asCaller(db, claims, (tx) => tx.query(text, params)),
+    exec: (script) => asCaller(db, claims, (tx) => tx.exec(script)),
+    copyFrom: (target, options, chunks) => asCaller(db, claims, (tx) => tx.copyFrom(target, options, chunks)),
+  }
 }
 
 export async function setCaller(tx: Sql, claims: Claims | null) {

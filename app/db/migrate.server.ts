@@ -62,18 +62,13 @@ export async function migrate(db: Db, opts: { log?: (msg: string) => void } = {}
   })
 }
 
+/** The schemas our migrations create, which `resetSchema` drops (public is recreated empty). */
+export const OWN_SCHEMAS = ['public', 'app', 'analytics', 'analytics_private', 'bronze', 'silver', 'gold', 'pgboss', 'supabase_migrations']
+
 /** Drops everything our migrations created, for `db:reset` and test databases. */
 export async function resetSchema(db: Db) {
   await db.exec(`
-    drop schema if exists public cascade;
-    drop schema if exists app cascade;
-    drop schema if exists analytics cascade;
-    drop schema if exists analytics_private cascade;
-    drop schema if exists bronze cascade;
-    drop schema if exists silver cascade;
-    drop schema if exists gold cascade;
-    drop schema if exists pgboss cascade;
-    drop schema if exists supabase_migrations cascade;
+    ${OWN_SCHEMAS.map((s) => `drop schema if exists ${s} cascade;`).join('\n    ')}
     create schema public;
     grant usage on schema public to public;
     grant create on schema public to current_user;

@@ -1,14 +1,12 @@
-import type { Db } from '#app/db/db.server.ts'
+import type { Db, Sql } from '#app/db/db.server.ts'
 import { ApiError } from '#app/http/errors.server.ts'
 import { logError } from '#app/http/log.server.ts'
 
-/** The service answers and its database runs a query. */
-export async function checkHealth(db: Db) {
+/** The service answers and its database runs a query (as anon on the API route: `sql`, else the database itself). */
+export async function checkHealth(db: Db, sql: Sql = db) {
   const started = performance.now()
   try {
-    const { rows } = await db.query<{ migrations: number }>(
-      `select count(*)::int as migrations from supabase_migrations.schema_migrations`,
-    )
+    const { rows } = await sql.query<{ migrations: number }>(`select app.health() as migrations`)
     return {
       status: 'ok',
       database: { engine: db.engine, ok: true, migrations: rows[0].migrations, latency_ms: Math.round(performance.now() - started) },

@@ -1,9 +1,10 @@
 import crypto from 'node:crypto'
 import { z } from 'zod'
-import { asCaller, type Db, type Sql } from '#app/db/db.server.ts'
+import { asCaller, scopedTo, type Db, type Sql } from '#app/db/db.server.ts'
 import { getDb } from '#app/db/index.server.ts'
 import { authenticateRequest, type Caller } from '#app/features/auth/caller.server.ts'
 import { verifyCsrf } from '#app/features/auth/csrf.server.ts'
+import { getSessionCaller } from '#app/features/auth/session.server.ts'
 import { limitBody, MAX_BODY_BYTES, readBody } from './body.server.ts'
 import { clientIp } from './client-address.server.ts'
 import { ApiError, authRequired, databaseDetail, errorBody, forbidden, fromDatabase, fromZod } from './errors.server.ts'
@@ -40,8 +41,11 @@ export interface ApiDefinition<QS extends MaybeSchema = undefined, BS extends Ma
   summary: string
   description?: string
   tags?: string[]
-  /** 'required' (default) or 'none' for public routes like login and health. */
-  auth?: 'required' | 'none'
+  /**
+   * 'required' (default): a bearer token, API key or session cookie; 'none' for public routes like login and health;
+   * 'session' for a browser page's own endpoint: the session cookie, refreshed as pages refresh it, CSRF checked.
+   */
+  auth?: 'required' | 'none' | 'session'
   /** The permission the caller needs; omit for "any authenticated caller". */
   permission?: string
   /** Only these kinds of caller: e.g. ['service_role'] or ['admin'] roles handled by the feature. */
@@ -156,10 +160,21 @@ async function handle(def: ErasedDefinition, { request, params }: RouteArgs): Pr
   try {
     const db = await getDb()
     // Public routes (login, health) do not look at credentials at all.
-    if (def.auth !== 'none') {
+    if (def.auth === 'session') {
+      const session = await getSessionCaller(request)
+      for (const c of session.headers.getSetCookie()) headers.append('Set-Cookie', c)
+      caller = session.caller
+      if (!caller) throw authRequired()
+    } else if (def.auth !== 'none') {
       caller = await authenticateWithGuard(request, db)
       if (!caller) throw authRequired()
-      if (caller.via === 'cookie' && !['GET', 'HEAD'].includes(request.method)) await verifyCsrf(request, caller)
+    }
+    if (caller?.via === 'cookie' && !['GET', 'HEAD'].includes(request.method)) {
+      // A raw body is the handler's to stream: reading a form field for the token would buffer all of it first.
+      if (def.bodyType === 'raw' && !request.headers.get('x-csrf-token')) {
+        throw new ApiError(403, 'FORBIDDEN', 'Missing or invalid CSRF token: send it in the X-CSRF-Token header', { field: 'csrf' })
+      }
+      await verifyCsrf(request, caller)
     }
     const limit = await consumeRateLimit(def.rateLimit ?? 'default', rateKey(caller, request))
     for (const [k, v] of Object.entries(limit.headers)) headers.set(k, v)
@@ -177,8 +192,8 @@ async function handle(def: ErasedDefinition, { request, params }: RouteArgs): Pr
     const ctx = (sql: Sql) => ({ request: input, requestId, db: sql, caller: caller!, query, body, params: routeParams, headers }) as HandlerContext<never, never, never>
     const run = async (sql: Sql) => def.handler(ctx(sql))
     let result: unknown
-    // Public routes work as the system (login, health); they never hold a caller transaction.
-    if (def.auth === 'none') result = await run(db)
+    // Public routes (login, health) run as `anon`, a statement at a time: they can reach only what anon is granted.
+    if (def.auth === 'none') result = await run(scopedTo(db, null))
     else if (def.transaction === false) result = await run(callerScoped(db, caller!))
     else result = await asCaller(db, caller!.claims, run)
 
@@ -288,9 +303,5 @@ function queryObject(url: URL): Record<string, string | string[]> {
 
 /** A Sql that opens a short caller transaction per statement, for handlers that manage their own work. */
 export function callerScoped(db: Db, caller: Caller): Sql {
-  return {
-    query: (text, params) => asCaller(db, caller.claims, (tx) => tx.query(text, params)),
-    exec: (script) => asCaller(db, caller.claims, (tx) => tx.exec(script)),
-    copyFrom: (target, options, chunks) => asCaller(db, caller.claims, (tx) => tx.copyFrom(target, options, chunks)),
-  }
+  return scopedTo(db, caller.claims)
 }

@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'CONFLICT'
   | 'METHOD_NOT_ALLOWED'
   | 'PAYLOAD_TOO_LARGE'
+  | 'REQUEST_TIMEOUT'
   | 'DATABASE_ERROR'
   | 'INTERNAL_ERROR'
 

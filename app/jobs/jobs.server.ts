@@ -417,12 +417,15 @@ async function runJob(db: Db, boss: PgBoss, def: JobDefinition, job: PgBoss.JobW
     await appendJobLog(db, job.id, 'info', job.retryCount ? `Started (attempt ${job.retryCount + 1})` : 'Started')
     const result = await def.handler(job.data.data, ctx)
     controller.signal.throwIfAborted()
-    const done = await db.query(
-      `update public.jobs set status = 'completed', progress = 100, result = $2::text::jsonb, finished_at = now()
-       where id = $1 and status = 'running'`,
+    // One statement: the row and its last log line change together.
+    await db.query(
+      `with done as (
+         update public.jobs set status = 'completed', progress = 100, result = $2::text::jsonb, finished_at = now()
+         where id = $1 and status = 'running' returning tenant_id
+       )
+       insert into public.job_logs (job_id, tenant_id, level, message) select $1, tenant_id, 'info', 'Completed' from done`,
       [job.id, JSON.stringify(result ?? null)],
     )
-    if (done.rowCount) await appendJobLog(db, job.id, 'info', 'Completed')
     log('info', 'job completed', { job_id: job.id, name: def.name })
     return result ?? null
   } catch (err) {

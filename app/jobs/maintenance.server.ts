@@ -1,6 +1,5 @@
-import type { Sql } from '#app/db/db.server.ts'
+import type { Db, Sql } from '#app/db/db.server.ts'
 import { getDb } from '#app/db/index.server.ts'
-import { dropStaleStaged } from '#app/features/datasets/side-load.server.ts'
 import { defineSchedule } from './jobs.server.ts'
 
 /**
@@ -20,8 +19,32 @@ export async function pruneExpiredCredentials(sql: Sql) {
   return rows[0]
 }
 
-// Hourly, off the top of the hour. Also drops datalake tables an upload staged but never committed (side-load.server.ts).
+type MaintenanceTask = (db: Db) => Promise<unknown>
+const tasks = new Map<string, MaintenanceTask>()
+
+/**
+ * Adds a task to the hourly prune, from an area's jobs.server.ts (e.g. datasets drops tables an upload staged but
+ * never committed). `name` is the key of its result in the run's output. Shared code never imports an area: areas
+ * register here.
+ */
+export function onMaintenance(name: string, task: MaintenanceTask) {
+  tasks.set(name, task)
+}
+
+export const maintenanceTasks = () => [...tasks.keys()]
+
+// Hourly, off the top of the hour. One failing task does not stop the others; the run fails after all have run.
 defineSchedule('maintenance.prune', '17 * * * *', async () => {
   const db = await getDb()
-  return { ...(await pruneExpiredCredentials(db)), staged_tables_dropped: await dropStaleStaged(db) }
+  const out: Record<string, unknown> = { ...(await pruneExpiredCredentials(db)) }
+  const failed: string[] = []
+  for (const [name, task] of tasks) {
+    try {
+      out[name] = await task(db)
+    } catch (e) {
+      failed.push(`${name}: ${(e as Error).message}`)
+    }
+  }
+  if (failed.length) throw new Error(`maintenance tasks failed: ${failed.join('; ')}`)
+  return out
 })

@@ -4,11 +4,12 @@ import { startWorker, stopWorker, type WorkerOptions } from './jobs.server.ts'
 /*
   Every module that defines jobs (defineJob) or schedules (defineSchedule), imported for that side effect
   before the worker starts. Add one line per feature module, e.g.
-    import '#app/features/ml/training-jobs.server.ts'
+    import '#app/features/ml/jobs.server.ts'
 */
 import './maintenance.server.ts'
-import '#app/features/datasets/statistics.server.ts'
+import '#app/features/datasets/jobs.server.ts'
 import '#app/features/ops/refresh.server.ts'
+import '#app/features/ml/jobs.server.ts'
 
 /** Starts the pg-boss worker for every job and schedule defined above (web process or `npm run worker`). */
 export async function startJobs(opts?: WorkerOptions) {

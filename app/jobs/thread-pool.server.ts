@@ -191,23 +191,23 @@ function deserializeError(e: SerializedError) {
   return err
 }
 
-// One pool per process, shared by every copy of this module.
-const g = globalThis as { __hotdashThreadPool?: ThreadPool; __hotdashLivePool?: ThreadPool }
+// One pool per process, shared by every copy of this module; dedicated pools by name.
+const g = globalThis as { __hotdashThreadPool?: ThreadPool; __hotdashDedicatedPools?: Map<string, ThreadPool> }
 
 export function getThreadPool() {
   return (g.__hotdashThreadPool ??= new ThreadPool())
 }
 
-/** Threads of the live pool: the most tasks its callers run on it at once. */
-export const LIVE_THREADS = 2
-
 /**
- * A second, small pool for tasks that wait on a client (an upload parsed while it arrives, upload.server.ts): such a
- * task can hold its thread for as long as a slow client sends, so it must not take one that jobs and other uploads
- * queue for. Its callers run at most LIVE_THREADS tasks on it at once, so none ever queues.
+ * A small pool of its own, by name, for tasks that may hold a thread for long while they wait on something outside
+ * the process (a client still sending): they must not take a thread that jobs and other work queue for. The first
+ * call for a name sets its size; closeThreadPool closes it too.
  */
-export function getLiveThreadPool() {
-  return (g.__hotdashLivePool ??= new ThreadPool(LIVE_THREADS))
+export function dedicatedThreadPool(name: string, size: number) {
+  const pools = (g.__hotdashDedicatedPools ??= new Map())
+  let pool = pools.get(name)
+  if (!pool) pools.set(name, (pool = new ThreadPool(size)))
+  return pool
 }
 
 /** Runs `exportName` of `modulePath` (absolute path or '#app/…' specifier) on a pool thread. */
@@ -216,7 +216,8 @@ export function runInThread<T = unknown>(modulePath: string, exportName: string,
 }
 
 export async function closeThreadPool() {
-  const pools = [g.__hotdashThreadPool, g.__hotdashLivePool]
-  g.__hotdashThreadPool = g.__hotdashLivePool = undefined
+  const pools = [g.__hotdashThreadPool, ...(g.__hotdashDedicatedPools?.values() ?? [])]
+  g.__hotdashThreadPool = undefined
+  g.__hotdashDedicatedPools = undefined
   await Promise.all(pools.map((p) => p?.close()))
 }

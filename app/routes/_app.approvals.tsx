@@ -21,9 +21,9 @@ export async function loader({ request }: Route.LoaderArgs) {
 export async function action({ request }: Route.ActionArgs) {
   const { uiAction, formObject } = await import('#app/http/ui.server.ts')
   const { decideApproval, decideInput } = await import('#app/features/ops/approvals.server.ts')
-  return uiAction(request, 'approvals.decide', async (db, caller, form) => {
+  return uiAction(request, 'approvals.decide', async (db, _caller, form) => {
     const f = formObject(form)
-    return decideApproval(db, caller, Number(f.id), decideInput.parse({ action: f.action, edited_reply: f.edited_reply, notes: f.notes || undefined }))
+    return decideApproval(db, Number(f.id), decideInput.parse({ action: f.action, edited_reply: f.edited_reply, notes: f.notes || undefined }))
   })
 }
 

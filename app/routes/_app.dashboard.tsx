@@ -36,7 +36,7 @@ export default function Dashboard({ loaderData }: Route.ComponentProps) {
   const [params] = useSearchParams()
   const nav = useNavigation()
   const [shown, setShown] = useState<Record<string, boolean>>({ total_orders: true, total_revenue: true, total_sessions: false, fulfillment_rate_pct: false })
-  const aovPrev = s.orders_prev_24h ? s.revenue_prev_24h / s.orders_prev_24h : null
+  const aovPrev = s.avg_order_value_prev_24h
   const chartData = [...trends].reverse().map((t) => ({ ...t, label: new Date(t.hour_start).toISOString().slice(5, 13).replace('T', ' ') + 'h' }))
 
   return (
@@ -125,8 +125,8 @@ export default function Dashboard({ loaderData }: Route.ComponentProps) {
                   <p className="mt-1 text-sm">
                     {a.metric === 'revenue' ? fmtMoney(a.observed_value) : a.metric === 'orders' ? `${fmtInt(a.observed_value)} orders` : fmtPct(a.observed_value)}{' '}
                     <span className="text-slate-500">
-                      vs usual {a.metric === 'revenue' ? fmtMoney(a.expected_value) : a.metric === 'orders' ? fmtInt(a.expected_value) : fmtPct(a.expected_value)}
-                      {a.deviation_pct != null ? ` (${a.deviation_pct}% off)` : ''}
+                      vs usual {a.metric === 'revenue' ? fmtMoney(a.expected) : a.metric === 'orders' ? fmtInt(a.expected) : fmtPct(a.expected)} for this hour of the week
+                      {pctChange(a.observed_value, a.expected) != null ? ` (${pctChange(a.observed_value, a.expected)!.toFixed(0)}%)` : ''}
                     </span>
                   </p>
                 </li>

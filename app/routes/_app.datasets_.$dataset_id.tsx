@@ -11,8 +11,8 @@ const PAGE = 25
 export async function loader({ request, params }: Route.LoaderArgs) {
   const { uiLoader } = await import('#app/http/ui.server.ts')
   const ds = await import('#app/features/datasets/datasets.server.ts')
-  const files = await import('#app/features/datasets/files.server.ts')
-  const stats = await import('#app/features/datasets/statistics.server.ts')
+  const files = await import('#app/features/datasets/datasets.server.ts')
+  const stats = await import('#app/features/datasets/datasets.server.ts')
   const id = Number(params.dataset_id)
   const url = new URL(request.url)
   const page = Math.max(0, Number(url.searchParams.get('page')) || 0)
@@ -45,7 +45,7 @@ export async function loader({ request, params }: Route.LoaderArgs) {
         progress: number
         message: string | null
         error: string | null
-        result: import('#app/features/datasets/statistics.server.ts').DatasetStatistics | null
+        result: import('#app/features/datasets/datasets.server.ts').DatasetStatistics | null
       },
       canWrite: caller.permissions.has('datasets.write'),
     }
@@ -58,8 +58,8 @@ export async function action({ request, params }: Route.ActionArgs) {
   const { requireCaller } = await import('#app/features/auth/session.server.ts')
   const { verifyCsrf } = await import('#app/features/auth/csrf.server.ts')
   const { toApiError } = await import('#app/http/api-route.server.ts')
-  const stats = await import('#app/features/datasets/statistics.server.ts')
-  const files = await import('#app/features/datasets/files.server.ts')
+  const stats = await import('#app/features/datasets/datasets.server.ts')
+  const files = await import('#app/features/datasets/datasets.server.ts')
   const ds = await import('#app/features/datasets/datasets.server.ts')
   const id = Number(params.dataset_id)
   const { caller, headers } = await requireCaller(request, 'datasets.write')

@@ -19,7 +19,7 @@ const route = api({
     permission: 'approvals.decide',
     params,
     body: decideInput,
-    handler: ({ db, caller, params, body }) => decideApproval(db, caller, params.id, body),
+    handler: ({ db, params, body }) => decideApproval(db, params.id, body),
   },
 })
 

@@ -15,7 +15,7 @@ const route = api({
       scope: z.array(z.string().min(1)).max(50).optional(),
       expires_in_days: z.number().int().min(1).max(365).optional(),
     }),
-    handler: ({ body, request }) => issueApiKey(request, body),
+    handler: ({ body, request, db }) => issueApiKey(request, db, body),
   },
 })
 

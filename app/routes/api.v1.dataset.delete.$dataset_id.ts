@@ -1,8 +1,7 @@
-import { z } from 'zod'
 import { getDb } from '#app/db/index.server.ts'
 import { deleteDataset } from '#app/features/datasets/datasets.server.ts'
+import { datasetIdParams } from '#app/features/datasets/schemas.ts'
 import { api } from '#app/http/api-route.server.ts'
-import { intId } from '#app/http/schemas.ts'
 
 const route = api({
   DELETE: {
@@ -10,7 +9,7 @@ const route = api({
     tags: ['Datasets'],
     permission: 'datasets.write',
     transaction: false,
-    params: z.object({ dataset_id: intId }),
+    params: datasetIdParams,
     handler: async ({ caller, params }) => deleteDataset(await getDb(), caller, params.dataset_id),
   },
 })

@@ -1,7 +1,6 @@
-import { z } from 'zod'
-import { requestStatistics } from '#app/features/datasets/statistics.server.ts'
+import { requestStatistics } from '#app/features/datasets/datasets.server.ts'
+import { datasetIdQuery } from '#app/features/datasets/schemas.ts'
 import { api } from '#app/http/api-route.server.ts'
-import { intId } from '#app/http/schemas.ts'
 
 const route = api({
   POST: {
@@ -9,7 +8,7 @@ const route = api({
     tags: ['Datasets'],
     permission: 'datasets.write',
     status: 202,
-    query: z.object({ dataset_id: intId }),
+    query: datasetIdQuery,
     handler: ({ db, caller, query }) => requestStatistics(db, caller, query.dataset_id),
   },
 })

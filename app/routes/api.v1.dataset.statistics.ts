@@ -1,14 +1,13 @@
-import { z } from 'zod'
-import { getStatistics } from '#app/features/datasets/statistics.server.ts'
+import { getStatistics } from '#app/features/datasets/datasets.server.ts'
+import { datasetIdQuery } from '#app/features/datasets/schemas.ts'
 import { api } from '#app/http/api-route.server.ts'
-import { intId } from '#app/http/schemas.ts'
 
 const route = api({
   GET: {
     summary: "A dataset's statistics and the status and progress of the job computing them",
     tags: ['Datasets'],
     permission: 'datasets.read',
-    query: z.object({ dataset_id: intId }),
+    query: datasetIdQuery,
     handler: ({ db, query }) => getStatistics(db, query.dataset_id),
   },
 })

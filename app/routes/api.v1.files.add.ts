@@ -1,8 +1,7 @@
-import { z } from 'zod'
 import { getDb } from '#app/db/index.server.ts'
-import { addFiles, MAX_UPLOAD_BODY_BYTES } from '#app/features/datasets/upload.server.ts'
+import { addFiles, MAX_UPLOAD_BODY_BYTES } from '#app/features/datasets/datasets.server.ts'
+import { datasetIdQuery } from '#app/features/datasets/schemas.ts'
 import { api } from '#app/http/api-route.server.ts'
-import { intId } from '#app/http/schemas.ts'
 
 const route = api({
   POST: {
@@ -14,7 +13,7 @@ const route = api({
     maxBodyBytes: MAX_UPLOAD_BODY_BYTES,
     transaction: false,
     status: 201,
-    query: z.object({ dataset_id: intId }),
+    query: datasetIdQuery,
     handler: async ({ caller, request, query }) => addFiles(await getDb(), caller, request, query.dataset_id),
   },
 })

@@ -1,8 +1,7 @@
-import { z } from 'zod'
 import { getDb } from '#app/db/index.server.ts'
-import { deleteFile } from '#app/features/datasets/files.server.ts'
+import { deleteFile } from '#app/features/datasets/datasets.server.ts'
+import { fileIdParams } from '#app/features/datasets/schemas.ts'
 import { api } from '#app/http/api-route.server.ts'
-import { intId } from '#app/http/schemas.ts'
 
 const route = api({
   DELETE: {
@@ -10,7 +9,7 @@ const route = api({
     tags: ['Files'],
     permission: 'datasets.write',
     transaction: false,
-    params: z.object({ file_id: intId }),
+    params: fileIdParams,
     handler: async ({ caller, params }) => deleteFile(await getDb(), caller, params.file_id),
   },
 })

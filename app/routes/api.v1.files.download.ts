@@ -1,7 +1,6 @@
-import { z } from 'zod'
-import { downloadFile } from '#app/features/datasets/files.server.ts'
+import { downloadFile } from '#app/features/datasets/datasets.server.ts'
+import { downloadQuery } from '#app/features/datasets/schemas.ts'
 import { api } from '#app/http/api-route.server.ts'
-import { intId } from '#app/http/schemas.ts'
 
 const route = api({
   GET: {
@@ -9,7 +8,7 @@ const route = api({
     description: "file_path is the file's csv_file_path (/datasets/<id>/files/<id>/<name>), resolved only among your own file records; file_id works too.",
     tags: ['Files'],
     permission: 'datasets.read',
-    query: z.object({ file_path: z.string().max(1000, 'is too long').optional(), file_id: intId.optional() }),
+    query: downloadQuery,
     handler: ({ db, query }) => downloadFile(db, query),
   },
 })

@@ -1,7 +1,6 @@
-import { z } from 'zod'
-import { fileErrorReport } from '#app/features/datasets/files.server.ts'
+import { fileErrorReport } from '#app/features/datasets/datasets.server.ts'
+import { errorReportQuery } from '#app/features/datasets/schemas.ts'
 import { api } from '#app/http/api-route.server.ts'
-import { intId } from '#app/http/schemas.ts'
 
 const route = api({
   GET: {
@@ -10,12 +9,7 @@ const route = api({
     permission: 'datasets.read',
     // The CSV streams page by page after the handler returns: one short caller transaction per page.
     transaction: false,
-    query: z.object({
-      file_id: intId,
-      format: z.enum(['json', 'csv'], 'must be json or csv').default('json'),
-      skip: z.coerce.number().int('must be an integer').min(0, 'must be 0 or more').default(0),
-      limit: z.coerce.number().int('must be an integer').min(1, 'must be at least 1').max(1000, 'must be at most 1000').default(100),
-    }),
+    query: errorReportQuery,
     handler: ({ db, query }) => fileErrorReport(db, query.file_id, query),
   },
 })

@@ -1,14 +1,13 @@
-import { z } from 'zod'
-import { getFileById } from '#app/features/datasets/files.server.ts'
+import { getFileById } from '#app/features/datasets/datasets.server.ts'
+import { fileIdQuery } from '#app/features/datasets/schemas.ts'
 import { api } from '#app/http/api-route.server.ts'
-import { intId } from '#app/http/schemas.ts'
 
 const route = api({
   GET: {
     summary: "A file's details",
     tags: ['Files'],
     permission: 'datasets.read',
-    query: z.object({ file_id: intId }),
+    query: fileIdQuery,
     handler: ({ db, query }) => getFileById(db, query.file_id),
   },
 })

@@ -1,14 +1,13 @@
-import { z } from 'zod'
-import { listFiles } from '#app/features/datasets/files.server.ts'
+import { listFiles } from '#app/features/datasets/datasets.server.ts'
+import { datasetIdQuery } from '#app/features/datasets/schemas.ts'
 import { api } from '#app/http/api-route.server.ts'
-import { intId } from '#app/http/schemas.ts'
 
 const route = api({
   GET: {
     summary: 'The files of a dataset',
     tags: ['Files'],
     permission: 'datasets.read',
-    query: z.object({ dataset_id: intId }),
+    query: datasetIdQuery,
     handler: ({ db, query }) => listFiles(db, query.dataset_id),
   },
 })

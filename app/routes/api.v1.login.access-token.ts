@@ -17,7 +17,7 @@ const route = api({
       client_id: z.string().optional(),
       client_secret: z.string().optional(),
     }),
-    handler: ({ body, request }) => login(request, body.username, body.password),
+    handler: ({ body, request, db }) => login(request, db, body.username, body.password),
   },
 })
 

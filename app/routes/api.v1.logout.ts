@@ -9,7 +9,7 @@ const route = api({
     auth: 'none',
     rateLimit: 'default',
     query: z.object({ refresh_token: z.string().min(10, 'is required') }),
-    handler: ({ query }) => logout(query.refresh_token),
+    handler: ({ query, db }) => logout(db, query.refresh_token),
   },
 })
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import '#app/features/datasets/statistics.server.ts'
+import '#app/features/datasets/jobs.server.ts'
 import { startWorker, stopWorker } from '#app/jobs/jobs.server.ts'
 import { json, setupTestApp, type TestApp, type TestTenant } from '#tests/support/app.ts'
 
@@ -200,7 +200,7 @@ describe('datalake', () => {
 
 describe('reading a dataset back (for training and inference)', () => {
   it('streams the typed valid rows in file order, in batches, with a column subset', async () => {
-    const { forEachSilverBatch } = await import('#app/features/datasets/read.server.ts')
+    const { forEachSilverBatch } = await import('#app/features/datasets/datasets.server.ts')
     const sizes: number[] = []
     const got: unknown[][] = []
     const r = await forEachSilverBatch(app.db, a.id, datasetId, (b) => {

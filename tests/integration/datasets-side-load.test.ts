@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { serverLoadTx, withLoadTx } from '#app/features/datasets/load-tx.server.ts'
-import { dropStaleStaged, openSideLoad } from '#app/features/datasets/side-load.server.ts'
+import { serverLoadTx, withLoadTx } from '#app/features/datasets/load/load-tx.server.ts'
+import { dropStaleStaged, openSideLoad } from '#app/features/datasets/load/side-load.server.ts'
 import { createTemplate, setupTestApp, uploadCsv, type TestApp, type TestTenant } from '#tests/support/app.ts'
 
 /**
  * On Postgres a new dataset's bronze table is created and loaded on a second connection, committed just before the
- * upload's own transaction (side-load.server.ts). What must hold: a successful upload leaves no staging row; a failed
+ * upload's own transaction (datasets/load/side-load.server.ts). What must hold: a successful upload leaves no staging row; a failed
  * one leaves no table, row or staging entry, even when it fails after the second transaction committed; a table
  * staged by an upload that died is dropped by maintenance after an hour. PGlite loads on one connection: skipped there.
  */

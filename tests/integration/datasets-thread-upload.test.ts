@@ -1,13 +1,12 @@
-import fs from 'node:fs'
-import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { uploadCounters } from '#app/features/datasets/upload.server.ts'
+import { uploadCounters } from '#app/features/datasets/upload/admission.server.ts'
 import { getThreadPool } from '#app/jobs/thread-pool.server.ts'
-import { createTemplate, json, setupTestApp, uploadCsv, type TestApp, type TestTenant } from '#tests/support/app.ts'
+import { createTemplate, setupTestApp, uploadCsv, type TestApp, type TestTenant } from '#tests/support/app.ts'
+import { gate, multipartBody, sendMultipart, uploadLeftovers } from '#tests/support/multipart.ts'
 
 /**
  * Large files are parsed on a pool thread while the request's thread feeds Postgres; on Postgres the thread writes
- * into shared slots that the request's thread gives back once written (slot-ring.ts). Small test files never reach
+ * into shared slots that the request's thread gives back once written (datasets/load/slot-ring.server.ts). Small test files never reach
  * the 4 MiB threshold, so this suite lowers it to 0 and checks what lands in silver, bronze and the error report
  * against the rows as generated, on both engines, twice in a row (the second upload reuses the first's slots).
  * On Postgres these uploads are loaded while they arrive (their parameters are in the query string): the last
@@ -114,54 +113,10 @@ describe('upload parsed on a pool thread', () => {
   }, 60_000)
 })
 
-/**
- * A multipart body: `before` fields, the files, `after` fields, sent in 64 KiB pieces with pauses (the load runs while
- * it arrives); `breakAt` cuts it off with an error there.
- */
-function body(boundary: string, files: string[], o: { before?: Record<string, string>; after?: Record<string, string>; breakAt?: number; pauseAt?: number; resume?: Promise<unknown> } = {}) {
-  const field = (k: string, v: string) => `--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`
-  const file = (text: string, i: number) => `--${boundary}\r\nContent-Disposition: form-data; name="files"; filename="live-${i}.csv"\r\nContent-Type: text/csv\r\n\r\n${text}\r\n`
-  const text = [...Object.entries(o.before ?? {}).map(([k, v]) => field(k, v)), ...files.map(file), ...Object.entries(o.after ?? {}).map(([k, v]) => field(k, v)), `--${boundary}--\r\n`]
-  const bytes = Buffer.from(text.join(''))
-  let pos = 0
-  return new ReadableStream<Uint8Array>({
-    async pull(c) {
-      if (o.breakAt !== undefined && pos >= o.breakAt) return c.error(new Error('the client went away'))
-      if (o.pauseAt !== undefined && pos >= o.pauseAt && o.resume) {
-        await o.resume
-        o.resume = undefined
-      }
-      if (pos >= bytes.length) return c.close()
-      c.enqueue(bytes.subarray(pos, pos + 65536))
-      pos += 65536
-      if (pos % (1024 * 1024) === 0) await new Promise((r) => setTimeout(r, 5))
-    },
-  })
-}
+const body = multipartBody
+const send = (qs: string, stream: ReadableStream<Uint8Array>, boundary: string) => sendMultipart(app, t.admin, qs, stream, boundary)
 
-function send(qs: string, stream: ReadableStream<Uint8Array>, boundary: string) {
-  return json(
-    app.fetch(`/api/v1/dataset/upload?${qs}`, {
-      method: 'POST',
-      headers: { ...t.admin.auth, 'content-type': `multipart/form-data; boundary=${boundary}` },
-      body: stream,
-      duplex: 'half',
-    } as RequestInit),
-  )
-}
-
-const storeDir = () => path.resolve(process.env.DATA_DIR ?? '.data', 'files', 'tenants', t.id)
-const storedCount = () => (fs.existsSync(storeDir()) ? fs.readdirSync(storeDir(), { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).length : 0)
-async function state() {
-  const { rows } = await app.db.query<{ datasets: number; tables: number; staged: number }>(
-    `select (select count(*)::int from public.datasets where tenant_id = $1) as datasets,
-            (select count(*)::int from pg_class c join pg_namespace n on n.oid = c.relnamespace
-              where n.nspname in ('bronze', 'silver') and c.relname like $2) as tables,
-            (select count(*)::int from public.datalake_staging) as staged`,
-    [t.id, `t_${t.id.replace(/-/g, '').slice(0, 8)}_%`],
-  )
-  return { ...rows[0], files: storedCount() }
-}
+const state = () => uploadLeftovers(app, t.id)
 
 it('a body that breaks off part-way while the file is stored first: a 400 naming files, nothing kept (both engines)', async () => {
   const saved = process.env.HD_UPLOAD_LIVE
@@ -184,12 +139,8 @@ describe.runIf(process.env.TEST_DATABASE_URL)('loaded while it arrives (Postgres
   const g = generate(60_000, 21)
   /** An upload of `g` whose client stops after 1 MiB until release() (or 20 s). */
   function pausedUpload(name: string, boundary: string) {
-    let release = () => {}
-    const resume = new Promise<void>((r) => {
-      release = r
-      setTimeout(r, 20_000)
-    })
-    const response = send(`dataset_name=${name}&usage=t&template_id=${templateId}`, body(boundary, [g.text], { pauseAt: 1024 * 1024, resume }), boundary)
+    const { opened, release } = gate()
+    const response = send(`dataset_name=${name}&usage=t&template_id=${templateId}`, body(boundary, [g.text], { pauseAt: 1024 * 1024, resume: opened }), boundary)
     return { response, release }
   }
 
@@ -226,7 +177,7 @@ describe.runIf(process.env.TEST_DATABASE_URL)('loaded while it arrives (Postgres
     await new Promise((r) => setTimeout(r, 200))
     const t0 = performance.now()
     // A task on the shared pool (jobs and large stored uploads use it) and another upload, while the first one waits.
-    const task = await getThreadPool().run<{ ok: boolean }>('#app/features/datasets/encode.thread.ts', 'encodeStoredFile', {
+    const task = await getThreadPool().run<{ ok: boolean }>('#app/features/datasets/csv/encode.thread.ts', 'encodeStoredFile', {
       key: 'tenants/none/missing.csv', columns: [], fileId: 1, tenantId: t.id, flushBytes: 1024, flow: new SharedArrayBuffer(4), aheadKiB: 1024,
     }).catch((e: Error) => ({ ok: false, message: e.message }))
     expect(task).toMatchObject({ ok: false })

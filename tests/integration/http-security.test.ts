@@ -1,6 +1,7 @@
 import crypto from 'node:crypto'
 import http from 'node:http'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { asCaller } from '#app/db/db.server.ts'
 import { installDb } from '#app/db/index.server.ts'
 import { resetEnvCache } from '#app/env.server.ts'
 import { api } from '#app/http/api-route.server.ts'
@@ -194,5 +195,63 @@ describe('error answers do not leak', () => {
     expect(r.status).toBe(503)
     expect(r.body.error).toEqual({ code: 'DATABASE_ERROR', message: 'Database is not answering', details: {} })
     expect(JSON.stringify(r.body)).not.toContain(raw)
+  })
+})
+
+describe('unauthenticated SQL runs as anon (issue 16, item 5)', () => {
+  it("a public route's database is anon, not the table owner", async () => {
+    const route = api({
+      GET: {
+        summary: 'test: who am I',
+        auth: 'none',
+        handler: async ({ db }) => (await db.query<{ who: string; role: string }>(`select current_user as who, auth.role() as role`)).rows[0],
+      },
+    })
+    const r = await json(route.loader({ request: new Request('http://hotdash.test/who'), params: {} }))
+    expect(r.body).toEqual({ who: 'anon', role: 'anon' })
+  })
+
+  it('anon reads no table, in any schema', async () => {
+    const { rows: tables } = await app.db.query<{ name: string }>(
+      `select format('%I.%I', schemaname, tablename) as name from pg_tables
+        where schemaname in ('public', 'app', 'auth', 'analytics', 'analytics_private', 'supabase_migrations', 'bronze', 'silver', 'gold', 'pgboss')`,
+    )
+    expect(tables.length).toBeGreaterThan(20)
+    const readable: string[] = []
+    for (const { name } of tables) {
+      const n = await asCaller(app.db, null, async (tx) => (await tx.query<{ n: number }>(`select count(*)::int as n from ${name}`)).rows[0].n).catch(
+        (e: { code?: string }) => {
+          if (e.code !== '42501') throw e
+          return 0
+        },
+      )
+      if (n > 0) readable.push(`${name}: ${n} rows`)
+    }
+    expect(readable).toEqual([])
+  })
+
+  it('anon may call the credential steps, but not the server-only functions', async () => {
+    const call = (sql: string, params: unknown[] = []) => asCaller(app.db, null, (tx) => tx.query(sql, params)).then(() => 'ok', (e: { code?: string }) => e.code)
+    expect(await call(`select * from app.login_identity('nobody')`)).toBe('ok')
+    expect(await call(`select app.health()`)).toBe('ok')
+    expect(await call(`select * from app.caller_context('{}'::jsonb, null)`)).toBe('42501')
+    expect(await call(`select app.create_identity('x@example.com', 'h', '{}'::jsonb, '{}'::jsonb)`)).toBe('42501')
+    expect(await call(`select app.set_password_hash($1, 'h')`, [t.viewer.userId])).toBe('42501')
+  })
+
+  it('login, refresh, logout, the API key exchange and the health check work as anon over HTTP', async () => {
+    const login = await json(app.fetch('/api/v1/login/access-token', { method: 'POST', form: { username: t.admin.username, password: t.admin.password } }))
+    expect(login.status).toBe(200)
+    const refreshed = await json(app.fetch(`/api/v1/refresh?refresh_token=${login.body.refresh_token}`, { method: 'POST' }))
+    expect(refreshed.status).toBe(200)
+    expect((await app.fetch('/api/v1/validate-token', { headers: { authorization: `Bearer ${refreshed.body.access_token}` } })).status).toBe(200)
+    expect((await app.fetch(`/api/v1/logout?refresh_token=${refreshed.body.refresh_token}`, { method: 'POST' })).status).toBe(200)
+    expect((await app.fetch('/api/v1/validate-token', { headers: { authorization: `Bearer ${refreshed.body.access_token}` } })).status).toBe(401)
+    const client = await json(app.fetch('/api/v1/auth/clients', { method: 'POST', headers: t.admin.auth, json: { name: 'anon-test', scopes: ['analytics.read'] } }))
+    expect(client.status).toBe(201)
+    const key = await json(app.fetch('/api/v1/auth/apikey', { method: 'POST', json: { client_id: client.body.client_id, client_secret: client.body.client_secret } }))
+    expect(key.status).toBe(201)
+    expect((await app.fetch('/api/v1/analytics/dashboard/summary', { headers: { authorization: `Bearer ${key.body.api_key}` } })).status).toBe(200)
+    expect((await json(app.fetch('/api/v1/utils/health-check'))).body).toMatchObject({ status: 'ok', database: { ok: true } })
   })
 })

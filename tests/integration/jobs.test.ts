@@ -112,7 +112,8 @@ describe('enqueue → worker → mirror row', () => {
     expect(done).toMatchObject({ tenant_id: a.id, name: 'test.double', progress: 100, result: { doubled: 42, tenant: a.id }, error: null })
     expect(done.created_by).toBe(a.admin.userId)
     expect(done.started_at.getTime()).toBeLessThanOrEqual(done.finished_at.getTime())
-    expect(await bossState(id)).toBe('completed')
+    // pg-boss marks its job completed once the handler has returned, just after the row.
+    await waitFor('pg-boss completed state', async () => (await bossState(id)) === 'completed')
 
     const api = await json(app.fetch(`/api/v1/jobs/${id}`, { headers: a.viewer.auth }))
     expect(api.status).toBe(200)

@@ -56,8 +56,9 @@ describe('HD read endpoints', () => {
     const r = await json(app.fetch('/api/v1/analytics/dashboard/summary', { headers: a.viewer.auth }))
     const end = Math.floor(Date.now() / HOUR) * HOUR
     const { rows } = await app.db.query(
-      `select count(*)::int as orders, coalesce(sum(total_price), 0) as revenue, count(distinct customer_id)::int as active,
-              count(*) filter (where fulfillment_status <> 'fulfilled')::int as pending
+      `select count(*)::int as orders, coalesce(sum(total_price) filter (where status <> 'refunded'), 0) as revenue,
+              count(distinct customer_id)::int as active,
+              count(*) filter (where fulfillment_status <> 'fulfilled' and status <> 'refunded')::int as pending
        from public.orders where tenant_id = $1 and status <> 'cancelled' and created_at >= $2 and created_at < $3`,
       [a.id, new Date(end - 24 * HOUR), new Date(end)],
     )
@@ -289,6 +290,16 @@ describe('ingest', () => {
     expect(second.body).toMatchObject({ inserted: 0, updated: 2, failed: 3 })
     const { rows } = await app.db.query(`select count(*)::int as n, sum(total_price) as s from public.orders where tenant_id = $1`, [b.id])
     expect(rows[0]).toEqual({ n: 2, s: 75.5 })
+    // when an order was placed is history: another created_at is reported, and the record left as it was
+    const moved = await json(app.fetch('/api/v1/ingest/orders', {
+      method: 'POST', headers: b.operator.auth,
+      json: { records: [{ external_id: 'o1', customer_external_id: 'c1', total_price: 999, created_at: new Date(Date.now() - 30 * HOUR).toISOString() }, orders.records[3]] },
+    }))
+    expect(moved.body).toMatchObject({ received: 2, inserted: 0, updated: 1, unchanged: 0, failed: 1 })
+    expect(moved.body.errors).toEqual([expect.objectContaining({ index: 0, external_id: 'o1', field: 'created_at' })])
+    const o1 = await app.db.query(`select total_price, created_at from public.orders where tenant_id = $1 and external_id = 'o1'`, [b.id])
+    expect(o1.rows[0].total_price).toBe(50)
+    expect(new Date(o1.rows[0].created_at).toISOString()).toBe(created)
   })
 
   it('agent events chain by external ids; viewers cannot ingest; unknown kinds are a 400', async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DATA_TYPES, isInvalid, parseCell, PG_TYPES, type DataType } from '#app/features/templates/column-types.ts'
-import { BINARY_HEADER, BINARY_TRAILER, ByteOut, cellEncoder, writeNormalized } from '#app/features/datasets/silver-binary.ts'
+import { BINARY_HEADER, BINARY_TRAILER, ByteOut, cellEncoder, writeNormalized } from '#app/features/datasets/csv/silver-binary.server.ts'
 import { setupTestApp, type TestApp } from '#tests/support/app.ts'
 
 /**

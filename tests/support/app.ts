@@ -68,8 +68,8 @@ export interface TestApp extends TestDatabase {
 }
 
 /** One test file's app: its own migrated database, fresh rate limits, and a fetch into the route modules. */
-export async function setupTestApp(): Promise<TestApp> {
-  const database = await createTestDatabase()
+export async function setupTestApp(opts: { timeZone?: string } = {}): Promise<TestApp> {
+  const database = await createTestDatabase(opts)
   installDb(database.db)
   // Fresh budgets for this file, also in a shared Redis.
   process.env.RATE_LIMIT_NAMESPACE = `test-${crypto.randomBytes(6).toString('hex')}`

@@ -1,6 +1,6 @@
 import type { Sql } from '#app/db/db.server.ts'
 import type { Caller } from '#app/features/auth/caller.server.ts'
-import { physicalTable } from '#app/features/datasets/model.ts'
+import { physicalTable } from '#app/features/datasets/datasets.server.ts'
 import { badRequest, notFound } from '#app/http/errors.server.ts'
 import { runInThread } from '#app/jobs/thread-pool.server.ts'
 import { clusterNames, type SegmentResult } from './clustering.ts'

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import type { Claims, Db, Sql } from '#app/db/db.server.ts'
+import { scopedTo, type Claims, type Db, type Sql } from '#app/db/db.server.ts'
 import { getDb } from '#app/db/index.server.ts'
 import { ApiError, authRequired, badRequest, notFound } from '#app/http/errors.server.ts'
 import { hashPassword, verifyPassword, dummyHash } from './password.server.ts'
@@ -80,15 +80,14 @@ const badClient = () => new ApiError(401, 'AUTH_REQUIRED', 'Invalid client_id or
 
 /**
  * The AS spec's `POST /auth/apikey`: client credentials → a scoped API key, shown once, stored as SHA-256.
- * Runs as the system (the client is not a logged-in user).
+ * Runs as anon (the client is not a logged-in user), through the two app functions anon may call.
  */
 export async function exchangeClientCredentials(
-  db: Db,
+  db: Sql,
   input: { client_id: string; client_secret: string; scope?: string[]; expires_in_days?: number },
 ) {
   const { rows } = await db.query<{ id: string; tenant_id: string; secret_hash: string; allowed_scopes: string[]; revoked: boolean }>(
-    `select id, tenant_id, secret_hash, allowed_scopes, revoked_at is not null as revoked
-       from public.api_clients where client_id = $1`,
+    `select * from app.api_client_credentials($1)`,
     [input.client_id],
   )
   const client = rows[0]
@@ -104,11 +103,13 @@ export async function exchangeClientCredentials(
   }
   const key = API_KEY_PREFIX + randomToken(32)
   const days = input.expires_in_days ?? DEFAULT_KEY_TTL_DAYS
-  const { rows: created } = await db.query<{ id: string; expires_at: Date }>(
-    `insert into public.api_keys (tenant_id, api_client_id, prefix, key_hash, scopes, expires_at)
-     values ($1, $2, $3, $4, $5::text[], now() + make_interval(days => $6)) returning id, expires_at`,
-    [client.tenant_id, client.id, key.slice(0, API_KEY_PREFIX.length + 6), sha256(key), scopes, days],
-  )
+  const { rows: created } = await db.query<{ id: string; expires_at: Date }>(`select * from app.issue_api_key($1, $2, $3, $4::text[], $5)`, [
+    client.id,
+    key.slice(0, API_KEY_PREFIX.length + 6),
+    sha256(key),
+    scopes,
+    days,
+  ])
   return {
     status: 'success',
     api_key: key,
@@ -154,5 +155,5 @@ export async function verifyApiKey(db: Db, key: string, clientIdHeader: string |
  * exactly as the client itself would exchange its credentials. Call it outside the registering transaction.
  */
 export async function issueFirstKey(client: { client_id: string; client_secret: string }) {
-  return exchangeClientCredentials(await getDb(), { client_id: client.client_id, client_secret: client.client_secret })
+  return exchangeClientCredentials(scopedTo(await getDb(), null), { client_id: client.client_id, client_secret: client.client_secret })
 }

@@ -1,4 +1,4 @@
-import { getDb } from '#app/db/index.server.ts'
+import type { Sql } from '#app/db/db.server.ts'
 import { clientIp } from '#app/http/client-address.server.ts'
 import { ApiError } from '#app/http/errors.server.ts'
 import { guardFailures } from '#app/http/rate-limit.server.ts'
@@ -8,11 +8,10 @@ import { getAuthProvider, type TokenSet } from './provider.server.ts'
 /*
   The credential exchanges of the public auth routes. Each sits behind the brute-force guard: 10 failures per
   (subject, IP) in 15 minutes lock that pair out (429, even with the right secret), 100 per IP lock the IP out;
-  a success clears the pair's failures.
+  a success clears the pair's failures. `db` runs as anon (the api() wrapper's Sql for public routes).
 */
 
-export async function login(request: Request, username: string, password: string): Promise<TokenSet> {
-  const db = await getDb()
+export async function login(request: Request, db: Sql, username: string, password: string): Promise<TokenSet> {
   const ip = clientIp(request)
   return guardFailures(
     `login:${username.toLowerCase()}:${ip}`,
@@ -22,8 +21,7 @@ export async function login(request: Request, username: string, password: string
   )
 }
 
-export async function refreshTokens(request: Request, refreshToken: string): Promise<TokenSet> {
-  const db = await getDb()
+export async function refreshTokens(request: Request, db: Sql, refreshToken: string): Promise<TokenSet> {
   const ip = clientIp(request)
   return guardFailures(
     `refresh:${ip}`,
@@ -33,13 +31,12 @@ export async function refreshTokens(request: Request, refreshToken: string): Pro
   )
 }
 
-export async function logout(refreshToken: string) {
-  await getAuthProvider().signOut(await getDb(), refreshToken)
+export async function logout(db: Sql, refreshToken: string) {
+  await getAuthProvider().signOut(db, refreshToken)
   return { status: 'success', message: 'Logged out' }
 }
 
-export async function issueApiKey(request: Request, input: Parameters<typeof exchangeClientCredentials>[1]) {
-  const db = await getDb()
+export async function issueApiKey(request: Request, db: Sql, input: Parameters<typeof exchangeClientCredentials>[1]) {
   const ip = clientIp(request)
   return guardFailures(
     `apikey:${input.client_id}:${ip}`,

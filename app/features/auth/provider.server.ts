@@ -24,9 +24,10 @@ export interface Identity {
 export interface AuthProvider {
   readonly name: 'builtin' | 'supabase'
   createIdentity(sql: Sql, identity: Identity): Promise<string>
-  signIn(db: Db, login: string, password: string, userAgent?: string): Promise<TokenSet | null>
-  refresh(db: Db, refreshToken: string): Promise<TokenSet>
-  signOut(db: Db, refreshToken: string): Promise<void>
+  /** The credential steps run as `anon` (the request has no caller yet): `db` is an anonymous Sql. */
+  signIn(db: Sql, login: string, password: string, userAgent?: string): Promise<TokenSet | null>
+  refresh(db: Sql, refreshToken: string): Promise<TokenSet>
+  signOut(db: Sql, refreshToken: string): Promise<void>
   verifyAccessToken(db: Db, token: string): Promise<Claims>
   setPassword(sql: Sql, userId: string, password: string): Promise<void>
 }
@@ -41,28 +42,9 @@ interface LoginRow {
   is_active: boolean
 }
 
-/** Finds a user by username or email, with what a token needs. Runs as the system. */
+/** Finds a user by username or email, with what a token needs (app.login_identity: anon may call it, nothing more). */
 async function findLogin(db: Sql, login: string): Promise<LoginRow | undefined> {
-  const { rows } = await db.query<LoginRow>(
-    `select u.id as user_id, u.email, u.encrypted_password, p.tenant_id, p.username, p.is_active,
-            coalesce(array(select r.name from public.user_roles ur join public.roles r on r.id = ur.role_id
-                           where ur.user_id = u.id order by r.name), '{}') as roles
-       from public.profiles p join auth.users u on u.id = p.user_id
-      where p.username = $1 or lower(p.email) = lower($1)
-      limit 1`,
-    [login],
-  )
-  return rows[0]
-}
-
-async function loginById(db: Sql, userId: string) {
-  const { rows } = await db.query<LoginRow>(
-    `select u.id as user_id, u.email, null as encrypted_password, p.tenant_id, p.username, p.is_active,
-            coalesce(array(select r.name from public.user_roles ur join public.roles r on r.id = ur.role_id
-                           where ur.user_id = u.id order by r.name), '{}') as roles
-       from public.profiles p join auth.users u on u.id = p.user_id where u.id = $1`,
-    [userId],
-  )
+  const { rows } = await db.query<LoginRow>(`select * from app.login_identity($1)`, [login])
   return rows[0]
 }
 
@@ -86,50 +68,31 @@ export const builtinProvider: AuthProvider = {
     const user = await findLogin(db, login)
     const ok = await verifyPassword(password, user?.encrypted_password ?? (await dummyHash()))
     if (!user || !ok || !user.is_active) return null
-    return db.transaction(async (tx) => {
-      const { rows } = await tx.query<{ id: string }>(
-        `insert into app.auth_sessions (user_id, user_agent) values ($1, $2) returning id`,
-        [user.user_id, userAgent?.slice(0, 300) ?? null],
-      )
-      await tx.query(`update auth.users set last_sign_in_at = now() where id = $1`, [user.user_id])
-      return issueTokens(tx, user, rows[0].id)
-    })
+    const refresh = randomToken()
+    const { rows } = await db.query<{ id: string }>(`select app.open_session($1, $2, $3, $4) as id`, [
+      user.user_id,
+      userAgent ?? null,
+      sha256(refresh),
+      getEnv().REFRESH_TOKEN_TTL_SECONDS,
+    ])
+    return issueTokens(user, rows[0].id, refresh)
   },
 
+  // One statement: when a reused token ends its session, that commits even though this request is refused.
   async refresh(db, refreshToken) {
-    return db.transaction(async (tx) => {
-      const { rows } = await tx.query<{ id: number; session_id: string; user_id: string; used: boolean; expired: boolean; revoked: boolean }>(
-        `select t.id, t.session_id, s.user_id, t.used_at is not null as used, t.expires_at < now() as expired,
-                s.revoked_at is not null as revoked
-           from app.refresh_tokens t join app.auth_sessions s on s.id = t.session_id
-          where t.token_hash = $1 for update of t`,
-        [sha256(refreshToken)],
-      )
-      const t = rows[0]
-      if (!t || t.expired || t.revoked) throw invalidRefresh()
-      if (t.used) {
-        // A rotated token presented again means it leaked: end the whole session.
-        await tx.query(`update app.auth_sessions set revoked_at = now() where id = $1`, [t.session_id])
-        return { reuse: true } as const
-      }
-      await tx.query(`update app.refresh_tokens set used_at = now() where id = $1`, [t.id])
-      const user = await loginById(tx, t.user_id)
-      if (!user?.is_active) throw invalidRefresh()
-      return issueTokens(tx, user, t.session_id)
-    }).then((r) => {
-      if ('reuse' in r) throw invalidRefresh()
-      return r
-    })
+    const next = randomToken()
+    const { rows } = await db.query<{ outcome: 'ok' | 'invalid' | 'reused' | 'inactive'; session_id: string } & Omit<LoginRow, 'encrypted_password' | 'is_active'>>(
+      `select * from app.rotate_refresh_token($1, $2, $3)`,
+      [sha256(refreshToken), sha256(next), getEnv().REFRESH_TOKEN_TTL_SECONDS],
+    )
+    const r = rows[0]
+    if (r?.outcome !== 'ok') throw invalidRefresh()
+    return issueTokens({ ...r, encrypted_password: null, is_active: true }, r.session_id, next)
   },
 
   async signOut(db, refreshToken) {
-    const { rowCount } = await db.query(
-      `update app.auth_sessions s set revoked_at = now()
-         from app.refresh_tokens t
-        where t.session_id = s.id and t.token_hash = $1 and s.revoked_at is null`,
-      [sha256(refreshToken)],
-    )
-    if (!rowCount) throw invalidRefresh()
+    const { rows } = await db.query<{ closed: boolean }>(`select app.close_session($1) as closed`, [sha256(refreshToken)])
+    if (!rows[0]?.closed) throw invalidRefresh()
   },
 
   // Signature, expiry and audience here; that the session is still open is checked with the caller's
@@ -145,8 +108,8 @@ export const builtinProvider: AuthProvider = {
   },
 }
 
-async function issueTokens(tx: Sql, user: LoginRow, sessionId: string): Promise<TokenSet> {
-  const env = getEnv()
+/** An access token for the session; its refresh token is already stored (by hash) with the session. */
+async function issueTokens(user: LoginRow, sessionId: string, refresh: string): Promise<TokenSet> {
   const { token, expiresAt } = await signAccessToken({
     sub: user.user_id,
     role: 'authenticated',
@@ -155,11 +118,6 @@ async function issueTokens(tx: Sql, user: LoginRow, sessionId: string): Promise<
     app_metadata: { provider: 'email', tenant_id: user.tenant_id, roles: user.roles },
     user_metadata: { username: user.username },
   })
-  const refresh = randomToken()
-  await tx.query(
-    `insert into app.refresh_tokens (session_id, token_hash, expires_at) values ($1, $2, now() + make_interval(secs => $3))`,
-    [sessionId, sha256(refresh), env.REFRESH_TOKEN_TTL_SECONDS],
-  )
   return {
     access_token: token,
     token_type: 'bearer',

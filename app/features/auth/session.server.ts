@@ -1,4 +1,5 @@
 import { redirect } from 'react-router'
+import { scopedTo, type Sql } from '#app/db/db.server.ts'
 import { getDb } from '#app/db/index.server.ts'
 import { forbidden } from '#app/http/errors.server.ts'
 import { authenticateRequest, type Caller } from './caller.server.ts'
@@ -14,7 +15,7 @@ const perRequest = new WeakMap<Request, Promise<SessionResult>>()
 const REFRESH_GRACE_MS = 30_000
 const refreshes = new Map<string, { at: number; result: ReturnType<ReturnType<typeof getAuthProvider>['refresh']> }>()
 
-function sharedRefresh(db: Awaited<ReturnType<typeof getDb>>, refreshToken: string) {
+function sharedRefresh(db: Sql, refreshToken: string) {
   const now = Date.now()
   for (const [k, v] of refreshes) if (now - v.at > REFRESH_GRACE_MS) refreshes.delete(k)
   let entry = refreshes.get(refreshToken)
@@ -55,7 +56,8 @@ async function resolveSession(request: Request): Promise<SessionResult> {
   }
   if (!refreshToken) return { caller: null, headers }
   try {
-    const tokens = await sharedRefresh(db, refreshToken)
+    // Refreshing is a credential step: it runs as anon, like the API's refresh route.
+    const tokens = await sharedRefresh(scopedTo(db, null), refreshToken)
     for (const c of sessionCookies(tokens)) headers.append('Set-Cookie', c)
     const fresh = new Request(request.url, { headers: { cookie: `hd_at=${tokens.access_token}` } })
     return { caller: await authenticateRequest(fresh, db), headers }
@@ -87,18 +89,16 @@ export async function requireCaller(request: Request, permission?: string) {
 export async function startBrowserSession(request: Request, username: string, password: string): Promise<Headers> {
   const headers = new Headers()
   const { login } = await import('./login.server.ts')
+  const anon = scopedTo(await getDb(), null)
   if (getAuthProvider().name === 'supabase') {
     const { supabaseSignIn } = await import('./supabase-session.server.ts')
     // The brute-force guard and the username → email lookup still run through login().
-    await login(request, username, password)
-    const { rows } = await (await getDb()).query<{ email: string }>(
-      `select email from public.profiles where username = $1 or lower(email) = lower($1)`,
-      [username],
-    )
+    await login(request, anon, username, password)
+    const { rows } = await anon.query<{ email: string }>(`select email from app.login_identity($1)`, [username])
     await supabaseSignIn(request, headers, rows[0].email, password)
     return headers
   }
-  const tokens = await login(request, username, password)
+  const tokens = await login(request, anon, username, password)
   for (const c of sessionCookies(tokens)) headers.append('Set-Cookie', c)
   return headers
 }
@@ -112,7 +112,7 @@ export async function endBrowserSession(request: Request): Promise<Headers> {
     return headers
   }
   const { refreshToken } = readSessionCookies(request)
-  if (refreshToken) await getAuthProvider().signOut(await getDb(), refreshToken).catch(() => {})
+  if (refreshToken) await getAuthProvider().signOut(scopedTo(await getDb(), null), refreshToken).catch(() => {})
   for (const c of clearSessionCookies()) headers.append('Set-Cookie', c)
   return headers
 }

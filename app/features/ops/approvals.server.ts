@@ -1,6 +1,5 @@
 import { z } from 'zod'
 import type { Sql } from '#app/db/db.server.ts'
-import type { Caller } from '#app/features/auth/caller.server.ts'
 import { ApiError, notFound } from '#app/http/errors.server.ts'
 import { requestOpsRefresh } from './refresh.server.ts'
 
@@ -92,30 +91,22 @@ export async function getApproval(db: Sql, id: number) {
 }
 
 /**
- * Approve, reject or edit a pending draft. Records the reviewer and the time; the agent query behind the draft is
- * marked approved (approve, edit) and human-edited (edit), so agent metrics reflect it after the next refresh.
+ * Approve, reject or edit a pending draft. The database stamps the reviewer and the time from the caller and marks
+ * the agent query behind the draft approved (approve, edit) and human-edited (edit): app.approval_item_rules and
+ * app.mark_decided_agent_query (supabase/migrations/20250505000000_ops_write_rules.sql), the same for a direct PATCH.
  */
-export async function decideApproval(db: Sql, caller: Pick<Caller, 'userId' | 'kind'>, id: number, input: DecideInput) {
+export async function decideApproval(db: Sql, id: number, input: DecideInput) {
   const status = input.action === 'approve' ? 'approved' : input.action === 'reject' ? 'rejected' : 'edited'
-  const { rows } = await db.query<{ id: number; agent_query_id: number | null }>(
-    `update public.approval_queue_items
-     set status = $2, edited_reply = $3, review_notes = $4, reviewed_at = now(),
-         reviewer_id = $5::uuid, reviewer_name = app.actor_name()
+  const { rows } = await db.query<{ id: number }>(
+    `update public.approval_queue_items set status = $2, edited_reply = $3, review_notes = $4
      where id = $1 and status = 'pending'
-     returning id, agent_query_id`,
-    [id, status, input.action === 'edit' ? input.edited_reply : null, input.notes ?? null, caller.kind === 'user' ? caller.userId : null],
+     returning id`,
+    [id, status, input.action === 'edit' ? input.edited_reply : null, input.notes ?? null],
   )
   if (!rows[0]) {
     const current = await db.query<{ status: string }>(`select status from public.approval_queue_items where id = $1`, [id])
     if (!current.rows[0]) throw notFound('Approval item', id)
     throw new ApiError(409, 'CONFLICT', `This draft was already ${current.rows[0].status}`, { id, status: current.rows[0].status })
-  }
-  if (rows[0].agent_query_id) {
-    await db.query(`update public.agent_queries set approved = $2, human_edited = $3 where id = $1`, [
-      rows[0].agent_query_id,
-      status !== 'rejected',
-      status === 'edited',
-    ])
   }
   requestOpsRefresh()
   return getApproval(db, id)

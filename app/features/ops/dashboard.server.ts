@@ -13,8 +13,10 @@ export interface DashboardSummary {
   avg_order_value_24h: number | null
   orders_prev_24h: number
   revenue_prev_24h: number
+  avg_order_value_prev_24h: number | null
   fulfillment_rate_24h: number | null
   orders_pending_24h: number
+  orders_refunded_24h: number
   new_customers_24h: number
   active_customers_24h: number
   returning_customers_24h: number
@@ -35,6 +37,7 @@ export interface HourlyTrend {
   total_sessions: number
   orders_hoh_pct_change: number | null
   revenue_hoh_pct_change: number | null
+  orders_refunded: number
 }
 
 export interface Anomaly {
@@ -48,10 +51,12 @@ export interface Anomaly {
   avg_revenue_24h: number
   fulfillment_rate_pct: number | null
   avg_fulfillment_24h: number | null
-  metric: string
+  metric: 'orders' | 'revenue' | 'fulfillment_rate_pct'
   observed_value: number
-  expected_value: number
-  baseline_mad: number
+  /** the seasonal expectation for this hour of the week, in the metric's units */
+  expected: number
+  /** the detector's standard deviation, in the metric's units: robust_z = (observed_value - expected) / scale */
+  scale: number
   robust_z: number
   baseline_weeks: number
 }

@@ -131,7 +131,16 @@ const REFS: Record<IngestKind, Array<{ field: string; table: string; column: str
   ],
 }
 
-// Upserts from a JSON array of resolved records ($1), for the caller's tenant (RLS checks ingest.write).
+/*
+  Upserts from a JSON array of resolved records ($1), for the caller's tenant (RLS checks ingest.write). When an order
+  was placed and when a session started is history: a record that names another time than the one recorded is not
+  applied and is reported (the database grants no UPDATE of those columns either).
+*/
+const RECORDED_TIME: Partial<Record<IngestKind, { field: string; what: string }>> = {
+  orders: { field: 'created_at', what: 'an order was placed' },
+  sessions: { field: 'started_at', what: 'a session started' },
+}
+
 const UPSERT: Record<IngestKind, string> = {
   customers: `
     insert into public.customers (external_id, email, first_name, last_name, phone, created_at)
@@ -148,15 +157,17 @@ const UPSERT: Record<IngestKind, string> = {
       total_price numeric, currency text, created_at timestamptz, fulfilled_at timestamptz)
     on conflict (tenant_id, external_id) do update set customer_id = excluded.customer_id, status = excluded.status,
       fulfillment_status = excluded.fulfillment_status, total_price = excluded.total_price, currency = excluded.currency,
-      created_at = excluded.created_at, fulfilled_at = excluded.fulfilled_at
-    returning (xmax = 0) as inserted`,
+      fulfilled_at = excluded.fulfilled_at
+      where orders.created_at = excluded.created_at
+    returning (xmax = 0) as inserted, external_id`,
   sessions: `
     insert into public.storefront_sessions (external_id, customer_id, started_at, landing_page, converted)
     select r.external_id, r.customer_id, r.started_at, r.landing_page, r.converted
     from jsonb_to_recordset($1::jsonb) as r(external_id text, customer_id bigint, started_at timestamptz, landing_page text, converted boolean)
-    on conflict (tenant_id, external_id) do update set customer_id = excluded.customer_id, started_at = excluded.started_at,
+    on conflict (tenant_id, external_id) do update set customer_id = excluded.customer_id,
       landing_page = excluded.landing_page, converted = excluded.converted
-    returning (xmax = 0) as inserted`,
+      where storefront_sessions.started_at = excluded.started_at
+    returning (xmax = 0) as inserted, external_id`,
   conversations: `
     insert into public.conversations (external_id, customer_id, channel, subject, customer_message, created_at)
     select r.external_id, r.customer_id, r.channel, r.subject, r.customer_message, coalesce(r.created_at, now())
@@ -276,10 +287,20 @@ export async function ingest(db: Sql, kind: IngestKind, records: unknown[]): Pro
 
   let inserted = 0
   let updated = 0
+  let rejected = 0
   if (good.length) {
-    const { rows } = await db.query<{ inserted: boolean }>(UPSERT[kind], [JSON.stringify(good.map((g) => g.row))])
+    const { rows } = await db.query<{ inserted: boolean; external_id?: string }>(UPSERT[kind], [JSON.stringify(good.map((g) => g.row))])
     inserted = rows.filter((r) => r.inserted).length
     updated = rows.length - inserted
+    const time = RECORDED_TIME[kind]
+    if (time) {
+      const applied = new Set(rows.map((r) => r.external_id))
+      for (const g of good) {
+        if (applied.has(g.row.external_id)) continue
+        errors.push({ index: g.index, external_id: g.row.external_id, field: time.field, message: `differs from the one recorded: when ${time.what} cannot change` })
+        rejected++
+      }
+    }
     requestOpsRefresh()
   }
   errors.sort((a, b) => a.index - b.index)
@@ -288,7 +309,7 @@ export async function ingest(db: Sql, kind: IngestKind, records: unknown[]): Pro
     received: records.length,
     inserted,
     updated,
-    unchanged: good.length - inserted - updated,
+    unchanged: good.length - inserted - updated - rejected,
     failed: new Set(errors.map((e) => e.index)).size,
     errors,
   }

@@ -7,9 +7,22 @@ import { defineSchedule } from '#app/jobs/jobs.server.ts'
   few seconds after an ingest or a queue decision (debounced: a burst of writes costs one refresh).
 */
 
-export async function refreshOpsViews(db: Db): Promise<Date> {
-  const { rows } = await db.query<{ at: Date }>(`select analytics.refresh_views() as at`)
-  return rows[0].at
+/**
+ * Refreshes every view from one snapshot (REPEATABLE READ), so a summary read from several views is consistent as of
+ * the refresh. A refresh that waited for a concurrent one and then conflicts with it (40001) is dropped: the other
+ * one read newer data.
+ */
+export async function refreshOpsViews(db: Db): Promise<Date | null> {
+  try {
+    return await db.transaction(async (tx) => {
+      await tx.query(`set transaction isolation level repeatable read`)
+      const { rows } = await tx.query<{ at: Date }>(`select analytics.refresh_views() as at`)
+      return rows[0].at
+    })
+  } catch (e) {
+    if ((e as { code?: string }).code === '40001') return null
+    throw e
+  }
 }
 
 const g = globalThis as { __hotdashOpsRefresh?: ReturnType<typeof setTimeout> | null; __hotdashOpsRefreshing?: Promise<unknown> }
