@@ -33,3 +33,20 @@ describe('app/routes.ts: /api/analytics/* aliases', () => {
     for (const o of others) expect(routes.filter((r) => r.file === o.file).map((r) => r.path), o.file).toEqual([o.path])
   })
 })
+
+/** What React Router's route modules may export; the client build strips loader/action/middleware/headers only. */
+const ROUTE_EXPORTS = new Set(['loader', 'action', 'middleware', 'headers', 'clientLoader', 'clientAction', 'clientMiddleware', 'default', 'ErrorBoundary', 'HydrateFallback', 'Layout', 'links', 'meta', 'handle', 'shouldRevalidate'])
+
+describe('route modules', () => {
+  it('export only what React Router knows (a shared definition belongs in a .server module, or the client build pulls in the server)', () => {
+    const dir = path.join(import.meta.dirname, 'routes')
+    const bad: string[] = []
+    for (const f of fs.readdirSync(dir).filter((n) => /\.tsx?$/.test(n) && !/\.test\.tsx?$/.test(n))) {
+      const src = fs.readFileSync(path.join(dir, f), 'utf8')
+      for (const m of src.matchAll(/^export\s+(?:async\s+)?(?:const|let|function)\s+(\w+)/gm)) if (!ROUTE_EXPORTS.has(m[1]!)) bad.push(`${f}: ${m[1]}`)
+      for (const m of src.matchAll(/^export\s*\{([^}]*)\}/gm))
+        for (const name of m[1]!.split(',').map((s) => s.trim().split(/\s+as\s+/).pop()!).filter(Boolean)) if (!ROUTE_EXPORTS.has(name)) bad.push(`${f}: ${name}`)
+    }
+    expect(bad).toEqual([])
+  })
+})

@@ -1,23 +1,5 @@
-import { getDb } from '#app/db/index.server.ts'
-import { MAX_UPLOAD_BODY_BYTES, uploadDataset } from '#app/features/datasets/datasets.server.ts'
-import { uploadQuery } from '#app/features/datasets/schemas.ts'
-import { api, type ApiDefinition } from '#app/http/api-route.server.ts'
-
-/** Also the browser page's upload endpoint (`_app.datasets_.upload.tsx`), there with the page's session. */
-export const uploadEndpoint: ApiDefinition<typeof uploadQuery> = {
-  summary: 'Upload CSV file(s) as a new dataset, validated against a template',
-  description:
-    "multipart/form-data with one or more 'files' parts. dataset_name, usage, template_id and iceberg_table_name come from the query " +
-    'string (as in the spec) or from form fields. Without template_id the column types are inferred and returned as inferred_schema.',
-  tags: ['Datasets'],
-  permission: 'datasets.write',
-  bodyType: 'raw',
-  maxBodyBytes: MAX_UPLOAD_BODY_BYTES,
-  transaction: false,
-  status: 201,
-  query: uploadQuery,
-  handler: async ({ caller, request, query }) => uploadDataset(await getDb(), caller, request, query),
-}
+import { uploadEndpoint } from '#app/features/datasets/upload/endpoint.server.ts'
+import { api } from '#app/http/api-route.server.ts'
 
 const route = api({ POST: uploadEndpoint })
 
