@@ -30,6 +30,11 @@ const variables = z.object({
   HD_TRAIN_HEARTBEAT_SECONDS: z.coerce.number().positive().default(10),
   HD_TRAIN_STALE_SECONDS: z.coerce.number().positive().default(120),
   ALLOW_LOCAL_STATE_IN_PRODUCTION: z.enum(['true', 'false']).optional(),
+  // Marketplace (app/features/marketplace): the AES-256-GCM key of data source credentials and webhook secrets
+  // (32 bytes, base64 or hex; generated into DATA_DIR in development), and the private ranges data sources and
+  // webhooks may reach (comma-separated CIDRs; none by default).
+  MARKETPLACE_SECRET_KEY: z.string().regex(/^([0-9a-fA-F]{64}|[A-Za-z0-9+/_-]{43}=?)$/, 'must be 32 bytes as 64 hex digits or base64').optional(),
+  HD_ALLOW_PRIVATE_TARGETS: z.string().optional(),
   // Set by Fly on its machines: Fly-Client-IP is then the client's address (app/http/client-address.server.ts).
   FLY_APP_NAME: z.string().optional(),
   // Proxies of ours in front of the app that append to X-Forwarded-For; 0 = believe only the socket.

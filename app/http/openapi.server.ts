@@ -15,6 +15,8 @@ export function pathOf(file: string) {
       .map((seg) => seg.replace(/^\$(.+)$/, '{$1}'))
       .join('/')
       .replaceAll('\u0000', '.')
+      // a bracketed segment is literal text (`[test]`: a segment the route manifest would otherwise read as a test file)
+      .replace(/\[([^\]]*)\]/g, '$1')
   )
 }
 

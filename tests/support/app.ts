@@ -21,6 +21,7 @@ function routePath(file: string) {
     .map((s) => (s === '$' ? '*' : s.startsWith('$') ? `:${s.slice(1)}` : s))
     .join('/')
     .replaceAll('\u0000', '.')
+    .replace(/\[([^\]]*)\]/g, '$1')
 }
 
 /**

@@ -1,0 +1,216 @@
+import { z } from 'zod'
+import { withoutNul } from '#app/http/schemas.ts'
+
+/**
+ * Requests of the analytics assets marketplace (MK spec), shared by the routes, the pages and the OpenAPI document.
+ * Objects are strict: an unknown key is a 400 naming it. `input_schema` / `output_schema` are never accepted: they are
+ * derived from what the asset is (a model's preprocess, a query's parameters).
+ */
+
+const text = (max: number) => z.string().max(max).refine(withoutNul, 'must not contain NUL characters')
+const slug = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'must be lower_snake_case (a-z, 0-9, _), at most 64 characters')
+export const assetIdParam = z.object({ asset_id: z.string().regex(/^asset_[0-9a-z]{12,32}$/, 'must be an asset id (asset_…)') })
+export const sourceIdParam = z.object({ source_id: z.string().regex(/^src_[0-9a-z]{12,32}$/, 'must be a data source id (src_…)') })
+export const batchIdParam = z.object({ batch_id: z.string().regex(/^batch_[0-9a-z]{12,32}$/, 'must be a batch id (batch_…)') })
+export const trainingJobIdParam = z.object({ job_id: z.string().regex(/^job_[0-9a-z]{12,32}$/, 'must be a training job id (job_…)') })
+export const versionParam = assetIdParam.extend({ version: z.string().regex(/^\d+\.\d+\.\d+$/, 'must be a semantic version (1.2.3)') })
+
+// ---------------------------------------------------------------- pricing
+
+export const freeTier = z.strictObject({
+  requests: z.number().int('must be an integer').min(0).max(100_000_000),
+  period: z.enum(['daily', 'monthly']).default('monthly'),
+})
+export const pricing = z.strictObject({
+  model: z.enum(['per_request', 'free']).default('per_request'),
+  price: z.number().min(0, 'must be 0 or more').max(1_000_000).default(0),
+  currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code (USD)').default('USD'),
+  free_tier: freeTier.optional(),
+})
+export type Pricing = z.output<typeof pricing>
+/** PATCH may change any one field of the pricing; the rest is kept. */
+export const pricingPatch = z.strictObject({
+  model: z.enum(['per_request', 'free']).optional(),
+  price: z.number().min(0).max(1_000_000).optional(),
+  currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code (USD)').optional(),
+  free_tier: z.strictObject({ requests: z.number().int().min(0).max(100_000_000).optional(), period: z.enum(['daily', 'monthly']).optional() }).optional(),
+})
+
+// ---------------------------------------------------------------- the asset's definition
+
+/** A typed parameter of a SQL asset's query (`:name` in the query text). */
+export const sqlParameter = z.strictObject({
+  name: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower_snake_case name'),
+  type: z.enum(['string', 'integer', 'number', 'boolean', 'date']),
+  required: z.boolean().default(true),
+  default: z.union([z.string().max(1000), z.number(), z.boolean()]).optional(),
+  min: z.number().optional(),
+  max: z.number().optional(),
+  enum: z.array(z.union([z.string().max(200), z.number()])).min(1).max(200).optional(),
+  max_length: z.number().int().min(1).max(10_000).optional(),
+  description: text(500).optional(),
+})
+export type SqlParameter = z.output<typeof sqlParameter>
+
+export const riskThresholds = z
+  .strictObject({ medium: z.number().min(0).max(1), high: z.number().min(0).max(1) })
+  .refine((t) => t.medium <= t.high, { message: 'medium must not exceed high', path: ['medium'] })
+
+export const configuration = z.strictObject({
+  // model assets: the training (POST /train) whose chosen model the asset serves, or one model version of it
+  train_id: z.number().int().positive().optional(),
+  model_id: z.number().int().positive().optional(),
+  model_type: text(100).optional(),
+  algorithms: z.array(text(50)).max(20).optional(),
+  features: z.array(text(128)).max(500).optional(),
+  additional_features: z.array(text(128)).max(500).optional(),
+  target_variable: text(128).optional(),
+  validation_split: z.number().gt(0).lt(1).optional(),
+  performance_threshold: z.number().min(0).max(1).optional(),
+  /** P(positive) from which the risk is medium / high (default 0.33 / 0.66). */
+  risk_thresholds: riskThresholds.optional(),
+  output_format: z.enum(['json']).optional(),
+  batch_processing: z.boolean().optional(),
+  // sql assets
+  query: z.string().min(1).max(20_000).refine(withoutNul, 'must not contain NUL characters').optional(),
+  parameters: z.array(sqlParameter).max(50).optional(),
+  max_rows: z.number().int().min(1).max(10_000).optional(),
+  timeout_ms: z.number().int().min(100).max(60_000).optional(),
+})
+export type Configuration = z.output<typeof configuration>
+
+export const assetDataSource = z.strictObject({
+  source_id: z.string().regex(/^src_[0-9a-z]{12,32}$/, 'must be a data source id (src_…)'),
+  tables: z.array(text(200)).max(100).default([]),
+  access_level: z.literal('read_only').default('read_only'),
+})
+
+export const validationRules = z.strictObject({
+  min_data_points: z.number().int().min(0).optional(),
+  required_columns: z.array(text(128)).max(200).optional(),
+  date_range_validation: z.boolean().optional(),
+})
+
+export const createAssetBody = z.strictObject({
+  name: text(200).trim().min(1, 'must not be empty'),
+  description: text(5000).default(''),
+  category: slug,
+  subcategory: slug.optional(),
+  data_sources: z.array(assetDataSource).max(20).default([]),
+  configuration: configuration.default({}),
+  validation_rules: validationRules.default({}),
+  pricing: pricing.default({ model: 'free', price: 0, currency: 'USD' }),
+})
+export type CreateAssetInput = z.output<typeof createAssetBody>
+
+export const patchAssetBody = z.strictObject({
+  name: text(200).trim().min(1, 'must not be empty').optional(),
+  description: text(5000).optional(),
+  category: slug.optional(),
+  subcategory: slug.nullable().optional(),
+  status: z.enum(['draft', 'published', 'archived']).optional(),
+  configuration: configuration.partial().optional(),
+  validation_rules: validationRules.optional(),
+  pricing: pricingPatch.optional(),
+  version_notes: text(5000).optional(),
+})
+export type PatchAssetInput = z.output<typeof patchAssetBody>
+
+export const listAssetsQuery = z.object({
+  status: z.enum(['draft', 'published', 'archived']).optional(),
+  category: slug.optional(),
+  data_source: z.string().max(100).optional(),
+  /** `company` (default): your tenant's assets, as the spec lists them; `marketplace`: every tenant's published assets. */
+  scope: z.enum(['company', 'marketplace']).default('company'),
+  q: z.string().max(200).optional(),
+  sort: z.enum(['created_at', 'updated_at', 'name', '-created_at', '-updated_at', '-name']).default('-created_at'),
+  limit: z.coerce.number().int('must be an integer').min(1, 'must be at least 1').max(500, 'must be at most 500').default(50),
+  offset: z.coerce.number().int('must be an integer').min(0, 'must be 0 or more').default(0),
+})
+
+export const deleteAssetQuery = z.object({
+  permanent: z.enum(['true', 'false'], 'must be true or false').default('false').transform((v) => v === 'true'),
+})
+
+// ---------------------------------------------------------------- data sources
+
+export const SOURCE_TYPES = ['postgres', 'mysql', 'datalake', 'bigquery', 'snowflake'] as const
+export type SourceType = (typeof SOURCE_TYPES)[number]
+
+/** Every value a connector may take; which are required depends on the type (checked by the connector). */
+const connectionConfig = z.strictObject({
+  host: z.string().min(1).max(253).optional(),
+  port: z.number().int().min(1).max(65535).optional(),
+  database: text(128).optional(),
+  schema: text(128).optional(),
+  username: text(128).optional(),
+  user: text(128).optional(),
+  password: text(1024).optional(),
+  ssl: z.boolean().optional(),
+  // bigquery / snowflake
+  project_id: text(128).optional(),
+  dataset: text(128).optional(),
+  region: text(64).optional(),
+  credentials: text(20_000).optional(),
+  account: text(253).optional(),
+  warehouse: text(128).optional(),
+  role: text(128).optional(),
+  // datalake: limit to these tables (default: every silver/gold table of the tenant)
+  tables: z.array(text(200)).max(500).optional(),
+})
+export type ConnectionConfig = z.output<typeof connectionConfig>
+/** Values kept encrypted, never returned. */
+export const SECRET_KEYS = ['password', 'credentials'] as const
+
+export const createSourceBody = z.strictObject({
+  name: text(200).trim().min(1, 'must not be empty'),
+  type: z.enum(SOURCE_TYPES),
+  connection_config: connectionConfig.default({}),
+  access_level: z.literal('read_only', 'only read_only connections are offered').default('read_only'),
+  validation_query: z.string().max(10_000).refine(withoutNul, 'must not contain NUL characters').optional(),
+})
+export type CreateSourceInput = z.output<typeof createSourceBody>
+
+export const listSourcesQuery = z.object({
+  type: z.enum(SOURCE_TYPES).optional(),
+  status: z.enum(['connecting', 'connected', 'disconnected', 'error', 'not_installed']).optional(),
+  asset_id: z.string().max(100).optional(),
+})
+
+// ---------------------------------------------------------------- execution
+
+export const executeBody = z.strictObject({
+  input_data: z.record(z.string(), z.unknown()).default({}),
+  parameters: z
+    .strictObject({
+      prediction_horizon: z.number().int().min(1).max(3650).optional(),
+      include_confidence_interval: z.boolean().default(true),
+      include_feature_importance: z.boolean().default(true),
+      confidence_level: z.number().gt(0).lt(1).default(0.95),
+      top_factors: z.number().int().min(1).max(50).default(5),
+    })
+    .default({ include_confidence_interval: true, include_feature_importance: true, confidence_level: 0.95, top_factors: 5 }),
+  output_options: z.strictObject({ format: z.enum(['detailed', 'compact']).default('detailed'), include_metadata: z.boolean().default(true) }).default({ format: 'detailed', include_metadata: true }),
+})
+export type ExecuteInput = z.output<typeof executeBody>
+
+export const subscribeBody = z.strictObject({
+  /** Accepting the pricing is the billing agreement: executions past the free tier are then billed, not refused. */
+  accept_pricing: z.boolean().default(false),
+})
+
+export const batchBody = z.strictObject({
+  batch_data: z
+    .array(
+      z.strictObject({
+        id: z.string().max(200).optional(),
+        customer_id: z.string().max(200).optional(),
+        input_data: z.record(z.string(), z.unknown()),
+      }),
+    )
+    .min(1, 'must hold at least one record')
+    .max(10_000, 'at most 10000 records per batch'),
+  parameters: executeBody.shape.parameters.unwrap().extend({ parallel_processing: z.boolean().optional() }).optional(),
+  callback_url: z.string().url('must be a URL').max(2000).optional(),
+})
+export type BatchInput = z.output<typeof batchBody>

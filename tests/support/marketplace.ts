@@ -1,0 +1,85 @@
+import crypto from 'node:crypto'
+import postgres from 'postgres'
+
+/*
+  Provider databases for marketplace tests: a scratch database on the machine's Postgres and one on MariaDB, each with
+  an `orders` table and a read-only user with a password (the credential the tests look for in every response and log
+  line). Dropped at the end.
+*/
+
+export const PG_ADMIN = process.env.MARKETPLACE_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+export const MYSQL = { host: '127.0.0.1', port: 3306, user: 'root' }
+
+export interface ProviderDb {
+  database: string
+  user: string
+  password: string
+  orders: { region: string; day: string; total: number }[]
+  drop(): Promise<void>
+}
+
+export function orderRows(n = 60) {
+  const regions = ['north', 'south', 'east']
+  return Array.from({ length: n }, (_, i) => ({
+    region: regions[i % 3],
+    day: new Date(Date.UTC(2025, 0, 1 + (i % 28))).toISOString().slice(0, 10),
+    total: Math.round(((i * 37) % 500) + 10.25 * (i % 7)) / 1,
+  }))
+}
+
+export async function providerPostgres(): Promise<ProviderDb> {
+  const tag = crypto.randomBytes(4).toString('hex')
+  const database = `hd_mk_${tag}`
+  const user = `hd_mk_reader_${tag}`
+  const password = `pg-secret-${crypto.randomBytes(12).toString('hex')}`
+  const admin = postgres(PG_ADMIN, { max: 1, onnotice: () => {} })
+  await admin.unsafe(`create database ${database}`)
+  await admin.unsafe(`create role ${user} login password '${password}'`)
+  await admin.end()
+  const db = postgres(PG_ADMIN.replace(/\/[^/]*$/, `/${database}`), { max: 1, onnotice: () => {} })
+  const orders = orderRows()
+  await db.unsafe(`create table public.orders (id serial primary key, region text not null, day date not null, total numeric(10,2) not null)`)
+  for (const o of orders) await db`insert into public.orders (region, day, total) values (${o.region}, ${o.day}, ${o.total})`
+  await db.unsafe(`grant select on public.orders to ${user}`)
+  await db.end()
+  return {
+    database,
+    user,
+    password,
+    orders,
+    async drop() {
+      const a = postgres(PG_ADMIN, { max: 1, onnotice: () => {} })
+      await a.unsafe(`drop database if exists ${database} with (force)`)
+      await a.unsafe(`drop role if exists ${user}`)
+      await a.end()
+    },
+  }
+}
+
+export async function providerMysql(): Promise<ProviderDb> {
+  const mysql = (await import('mysql2/promise')).default
+  const tag = crypto.randomBytes(4).toString('hex')
+  const database = `hd_mk_${tag}`
+  const user = `hd_mk_${tag}`
+  const password = `my-secret-${crypto.randomBytes(12).toString('hex')}`
+  const c = await mysql.createConnection(MYSQL)
+  const orders = orderRows()
+  await c.query(`create database ${database}`)
+  await c.query(`create table ${database}.orders (id int auto_increment primary key, region varchar(20) not null, day date not null, total decimal(10,2) not null)`)
+  for (const o of orders) await c.query(`insert into ${database}.orders (region, day, total) values (?, ?, ?)`, [o.region, o.day, o.total])
+  await c.query(`create user '${user}'@'%' identified by '${password}'`)
+  await c.query(`grant select on ${database}.* to '${user}'@'%'`)
+  await c.end()
+  return {
+    database,
+    user,
+    password,
+    orders,
+    async drop() {
+      const d = await mysql.createConnection(MYSQL)
+      await d.query(`drop database if exists ${database}`)
+      await d.query(`drop user if exists '${user}'@'%'`)
+      await d.end()
+    },
+  }
+}
