@@ -19,7 +19,9 @@ export function scoreRecentHoursV1(lookup: (hourStart: number) => HourTotals | u
   let orders = 0
   for (let h = end - 672 * HOUR_MS; h < end; h += HOUR_MS) {
     const t = lookup(h)
-    if (t) (rev += t.revenue), (orders += t.orders)
+    if (!t) continue
+    rev += t.revenue
+    orders += t.orders
   }
   const aov = orders ? rev / orders : 0
   const out: Pick<Score, 'hourStart' | 'anomalyType'>[] = []
