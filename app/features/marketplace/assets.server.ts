@@ -1,5 +1,5 @@
 import type { Sql } from '#app/db/db.server.ts'
-import type { Caller } from '#app/features/auth/caller.server.ts'
+import type { Caller } from '#app/features/auth/auth.server.ts'
 import { ApiError, badRequest, conflict, notFound } from '#app/http/errors.server.ts'
 import { deriveDefinition, modelFacts, modelPerformance, type Definition } from './definition.server.ts'
 import { assetStats, consumerUsage, type AssetStats } from './metering.server.ts'

@@ -1,5 +1,5 @@
 import type { Db } from '#app/db/db.server.ts'
-import type { Caller } from '#app/features/auth/caller.server.ts'
+import type { Caller } from '#app/features/auth/auth.server.ts'
 import { ApiError, badRequest, notFound } from '#app/http/errors.server.ts'
 import { ConnectorError, runQuery } from './connectors.server.ts'
 import type { Definition, ModelDefinition, SqlDefinition } from './definition.server.ts'

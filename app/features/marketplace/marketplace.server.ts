@@ -1,6 +1,6 @@
 import { getDb } from '#app/db/index.server.ts'
 import type { Sql } from '#app/db/db.server.ts'
-import type { Caller } from '#app/features/auth/caller.server.ts'
+import type { Caller } from '#app/features/auth/auth.server.ts'
 import { ApiError } from '#app/http/errors.server.ts'
 import { executeAsset, executionTarget, subscription, webhookSecret } from './execute.server.ts'
 import { consumerUsage } from './metering.server.ts'

@@ -1,8 +1,8 @@
 import type { Db } from '#app/db/db.server.ts'
-import { loadModelVersion, type ModelVersionRow } from '#app/features/ml/registry.server.ts'
+import { loadModelVersion } from '#app/features/ml/ml.server.ts'
 import type { PreprocessSpec } from '#app/features/ml/preprocess.ts'
 import { transformRecord } from '#app/features/ml/preprocess.ts'
-import { predictRecords, shapValues, type LoadedModel } from '#app/features/ml/scoring.ts'
+import { predictRecords, shapValues, type LoadedModel, type ModelFormat } from '#app/features/ml/scoring.ts'
 import type { ModelDefinition } from './definition.server.ts'
 import { DEFAULT_RISK, keyFactors, normalInterval, predictedName, probabilityName, riskLevel, wilsonInterval, type RiskThresholds } from './prediction.ts'
 import type { ExecuteInput } from './schemas.ts'
@@ -16,7 +16,7 @@ import { FieldError } from './sql-query.ts'
 */
 
 interface Bundle {
-  row: Pick<ModelVersionRow, 'id' | 'file_key' | 'checksum' | 'format' | 'metrics' | 'data_ref'>
+  row: { id: number; file_key: string; checksum: string; format: ModelFormat; metrics: Record<string, unknown>; data_ref: Record<string, unknown> }
   spec: PreprocessSpec
   model: LoadedModel
 }

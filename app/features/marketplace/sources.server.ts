@@ -1,5 +1,5 @@
 import type { Sql } from '#app/db/db.server.ts'
-import type { Caller } from '#app/features/auth/caller.server.ts'
+import type { Caller } from '#app/features/auth/auth.server.ts'
 import { badRequest, notFound } from '#app/http/errors.server.ts'
 import { resolveTarget } from './address.server.ts'
 import { dropPool, testSource, type Secret, type SourceRecord, type TestReport } from './connectors.server.ts'
