@@ -10,7 +10,7 @@ import { startWorker, stopWorker } from '#app/jobs/jobs.server.ts'
 import { json, setupTestApp, type TestApp, type TestTenant, type TestUser } from '#tests/support/app.ts'
 import { providerMysql, providerPostgres, type ProviderDb } from '#tests/support/marketplace.ts'
 import { churnRows, FAST, uploadChurn, waitForTraining, type ChurnRow } from '#tests/support/ml.ts'
-import { pythonMissing, runPython, scratchDir, skipReason, writeF32 } from '#tests/support/python.ts'
+import { ORACLE_TIMEOUT, pythonMissing, runPython, scratchDir, skipReason, writeF32 } from '#tests/support/python.ts'
 
 /*
   The marketplace end to end on a real database, a real worker, the machine's Postgres and MariaDB as provider
@@ -394,7 +394,7 @@ print(json.dumps({'p': b.predict(d).tolist(), 'c': b.predict(d, pred_contribs=Tr
     } finally {
       fs.rmSync(dir, { recursive: true, force: true })
     }
-  })
+  }, ORACLE_TIMEOUT)
 
   it('refuses bad input naming the field (recorded as rejected, not billed, not counted against the free tier)', async () => {
     const good = churnInput(rows[9])
