@@ -32,8 +32,8 @@ process.env.JWT_SECRET ??= 'hot-dash-bench-secret-0123456789abcdef0123456789'
 
 const { getDb, closeDb } = await import('#app/db/index.server.ts')
 const { migrate } = await import('#app/db/migrate.server.ts')
-const { createTenant, provisionUser } = await import('#app/features/users/provision.server.ts')
-const { builtinProvider } = await import('#app/features/auth/provider.server.ts')
+const { createTenant, provisionUser } = await import('#app/features/auth/auth.server.ts')
+const { builtinProvider } = await import('#app/features/auth/auth.server.ts')
 const { startJobs, stopJobs } = await import('#app/jobs/registry.server.ts')
 const { closeThreadPool } = await import('#app/jobs/thread-pool.server.ts')
 const { syntheticMatrix } = await import('#app/features/ml/synthetic.ts')

@@ -1,5 +1,5 @@
 import { asCaller, type Claims, type Db, type Sql } from '#app/db/db.server.ts'
-import type { Caller } from '#app/features/auth/caller.server.ts'
+import type { Caller } from '#app/features/auth/auth.server.ts'
 import { createDataset, serverLoadTx } from '#app/features/datasets/datasets.server.ts'
 import { createTraining } from '#app/features/ml/ml.server.ts'
 import { trainInput } from '#app/features/ml/schemas.ts'

@@ -21,8 +21,8 @@ export async function loader({ request }: Route.LoaderArgs) {
 export async function action({ request }: Route.ActionArgs) {
   const { asCaller } = await import('#app/db/db.server.ts')
   const { getDb } = await import('#app/db/index.server.ts')
-  const { requireCaller } = await import('#app/features/auth/session.server.ts')
-  const { verifyCsrf } = await import('#app/features/auth/csrf.server.ts')
+  const { requireCaller } = await import('#app/features/auth/auth.server.ts')
+  const { verifyCsrf } = await import('#app/features/auth/auth.server.ts')
   const { toApiError } = await import('#app/http/api-route.server.ts')
   const { readFormData } = await import('#app/http/body.server.ts')
   const ml = await import('#app/features/ml/ml.server.ts')
