@@ -36,6 +36,8 @@ const freePort = () =>
 
 test.describe.configure({ mode: 'serial' })
 test.beforeAll(async () => {
+  // Preparing the database and a first boot: tens of seconds on a loaded 2-core machine.
+  test.setTimeout(300_000)
   fs.rmSync(WORK, { recursive: true, force: true })
   fs.mkdirSync(LOG, { recursive: true })
   // Migrated, with the demo logins and none of their data.
@@ -50,7 +52,7 @@ test.beforeAll(async () => {
   for (let i = 0; ; i++) {
     if (child.exitCode !== null) throw new Error(`npm start exited:\n${output}`)
     if (await fetch(`${base}/healthz`).then((r) => r.ok, () => false)) break
-    if (i > 600) throw new Error(`npm start did not serve in 120 s:\n${output}`)
+    if (i > 1200) throw new Error(`npm start did not serve in 240 s:\n${output}`)
     await new Promise((r) => setTimeout(r, 200))
   }
 })
