@@ -81,7 +81,6 @@ export async function sseResponse(caller: Caller, id: string, request: Request):
   const encoder = new TextEncoder()
   const controller = new AbortController()
   request.signal.addEventListener('abort', () => controller.abort(), { once: true })
-  let heartbeat: ReturnType<typeof setInterval> | undefined
   let out!: ReadableStreamDefaultController<Uint8Array>
   const write = (text: string) => {
     try {
@@ -101,7 +100,7 @@ export async function sseResponse(caller: Caller, id: string, request: Request):
   // A 404 (unknown or foreign stream) is thrown here, before any byte: the envelope answers it.
   await openFeed(caller, id, (m) => write(`event: ${m.type}\ndata: ${JSON.stringify(m.data)}\n\n`), controller.signal)
   write(`retry: 2000\n\n`)
-  heartbeat = setInterval(() => write(`: ping\n\n`), 15_000)
+  const heartbeat = setInterval(() => write(`: ping\n\n`), 15_000)
   controller.signal.addEventListener('abort', () => {
     clearInterval(heartbeat)
     try {
