@@ -86,6 +86,13 @@ export async function createStream(tx: Sql, caller: Caller, body: CreateStreamBo
     if ((e as { code?: string }).code === '23505') throw conflict(`A stream named '${body.stream_name}' exists`, { field: 'stream_name' })
     throw e
   }
+  if (source.type === 'nats') {
+    // The JetStream stream and this stream's durable consumer exist before the answer, so producers can publish at once.
+    const { ensureNats } = await import('./sources/nats.server.ts')
+    await ensureNats(cfg.natsUrl!, id).catch((e) => {
+      throw new ApiError(502, 'INTERNAL_ERROR', `NATS did not answer: ${(e as Error).message}`, { field: 'source.type' })
+    })
+  }
   const s = await loadStream(tx, id)
   return {
     status: 'success' as const,
