@@ -6,6 +6,7 @@ import { bootApp } from '../app/boot.server.ts'
 import { getEnv } from '../app/env.server.ts'
 import { stampClientAddress } from '../app/http/client-address.server.ts'
 import { applyHttpTimeouts } from '../app/http/server-timeouts.server.ts'
+import { attachStreamSockets } from '../app/features/streams/socket.server.ts'
 
 const started = Date.now()
 const env = getEnv()
@@ -52,6 +53,8 @@ const server = app.listen(env.PORT, env.HOST, () => {
   }
 })
 applyHttpTimeouts(server)
+// The streams' websocket_url (the one upgrade this server answers).
+attachStreamSockets(server)
 
 for (const sig of ['SIGTERM', 'SIGINT'] as const) {
   process.once(sig, () => {
