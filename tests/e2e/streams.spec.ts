@@ -27,7 +27,8 @@ test('create an http stream and watch it update live as events arrive (SSE)', as
   // the windows shown are the API's: their counts add up to what was sent
   const counts = async () => (await page.getByTestId('cell-count').allTextContents()).reduce((s, t) => s + Number(t.replace(/,/g, '')), 0)
   await expect.poll(counts).toBe(40)
-  await expect(page.getByTestId('stream-chart').locator('.recharts-line').first()).toBeVisible()
+  await expect(page.getByTestId('stream-chart').locator('svg.recharts-surface').first()).toBeVisible()
+  await expect(page.getByTestId('stream-chart').locator('.recharts-line-dot, .recharts-dot').first()).toBeAttached()
 
   // a second batch moves the same page without a reload
   const more = await request.post(`/api/v1/stream/${id}/events`, { headers: auth, data: { events: events.map((e) => ({ ...e, timestamp: e.timestamp + 1 })) } })
