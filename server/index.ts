@@ -6,7 +6,7 @@ import { bootApp } from '../app/boot.server.ts'
 import { getEnv } from '../app/env.server.ts'
 import { stampClientAddress } from '../app/http/client-address.server.ts'
 import { applyHttpTimeouts } from '../app/http/server-timeouts.server.ts'
-import { attachStreamSockets } from '../app/features/streams/socket.server.ts'
+import { attachStreamSockets } from '../app/features/streams/streams.server.ts'
 
 const started = Date.now()
 const env = getEnv()

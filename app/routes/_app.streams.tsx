@@ -32,7 +32,7 @@ export async function action({ request }: Route.ActionArgs) {
   const intent = String(form.get('intent'))
   const id = String(form.get('stream_id') ?? '')
   // Test events commit in a transaction of their own (then go live), so they do not run inside the page's.
-  if (intent === 'send' || intent === 'spike') return (await import('#app/features/streams/page.server.ts')).sendSampleEvents(request, id, intent === 'spike')
+  if (intent === 'send' || intent === 'spike') return st.sendSampleEvents(request, id, intent === 'spike')
   const res = await uiAction(request, 'analytics.write', async (db, caller, f) => {
     if (intent === 'create') return st.createStream(db, caller, createStreamBody.parse(createStreamForm(f)), request)
     if (intent === 'delete') return st.deleteStream(db, id)

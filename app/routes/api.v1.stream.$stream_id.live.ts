@@ -1,4 +1,4 @@
-import { sseResponse } from '#app/features/streams/feed.server.ts'
+import { sseResponse } from '#app/features/streams/streams.server.ts'
 import { streamIdParam } from '#app/features/streams/schemas.ts'
 import { api } from '#app/http/api-route.server.ts'
 

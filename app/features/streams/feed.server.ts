@@ -1,6 +1,6 @@
 import { asCaller } from '#app/db/db.server.ts'
 import { getDb } from '#app/db/index.server.ts'
-import type { Caller } from '#app/features/auth/caller.server.ts'
+import type { Caller } from '#app/features/auth/auth.server.ts'
 import { subscribeLive, type LiveUpdate } from './live.server.ts'
 import { loadStream, streamAnomalies, streamMetrics, streamWindows } from './streams.server.ts'
 

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream'
 import { WebSocketServer } from 'ws'
 import { asCaller } from '#app/db/db.server.ts'
 import { getDb } from '#app/db/index.server.ts'
-import { authenticateRequest, type Caller } from '#app/features/auth/caller.server.ts'
+import { authenticateRequest, type Caller } from '#app/features/auth/auth.server.ts'
 import { openFeed } from './feed.server.ts'
 import { loadStream } from './streams.server.ts'
 

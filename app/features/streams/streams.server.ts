@@ -1,7 +1,7 @@
 import crypto from 'node:crypto'
 import { asCaller, type Sql } from '#app/db/db.server.ts'
 import { getDb } from '#app/db/index.server.ts'
-import type { Caller } from '#app/features/auth/caller.server.ts'
+import type { Caller } from '#app/features/auth/auth.server.ts'
 import { ApiError, badRequest, conflict } from '#app/http/errors.server.ts'
 import { applyBatch, keyObject, parseEvents, STREAM_COLUMNS, WINDOW_COLUMNS, windowView, type AnomalyView, type StreamRow, type WindowView } from './apply.server.ts'
 import { publishLive, type LiveUpdate } from './live.server.ts'
@@ -15,6 +15,10 @@ import { brokerConfig, natsSubject, redisStreamKey } from './sources/config.serv
  */
 
 export type { StreamRow, WindowView, AnomalyView }
+// The live feed (SSE and WebSocket) and the page's test events, public through this module.
+export { openFeed, sseResponse } from './feed.server.ts'
+export { attachStreamSockets } from './socket.server.ts'
+export { sendSampleEvents } from './page.server.ts'
 
 const elapsed = (t: number) => Math.round((performance.now() - t) * 100) / 100
 const asServerRole = (tx: Sql) => tx.query(`select set_config('role', 'none', true)`)
