@@ -35,7 +35,7 @@ const features = (r: ChurnRow) => Object.fromEntries(FEATURES.map((f) => [f, r[f
 async function train(body: Record<string, unknown>) {
   const r = await json(app.fetch('/api/v1/train/', { method: 'POST', headers: a.data_scientist.auth, json: { dataset_id: datasetId, domain: 'Churn', shap_enabled: false, hyperparameters: FAST, ...body } }))
   expect(r.status, JSON.stringify(r.body)).toBe(201)
-  const done = await waitForTraining(app, a.viewer, r.body.id)
+  const done = await waitForTraining(app, a.viewer, r.body.id, 300_000)
   expect(done.status, JSON.stringify(done)).toBe('completed')
   return { id: r.body.id as number, preprocess_id: done.preprocess_id as number }
 }
@@ -63,7 +63,7 @@ beforeAll(async () => {
   })
   ;({ id: clsId, preprocess_id: clsPre } = c)
   ;({ id: regId, preprocess_id: regPre } = r)
-}, 240_000)
+}, 400_000)
 afterAll(async () => {
   await stopWorker({ timeoutMs: 2000 })
   await app.close()
@@ -163,7 +163,7 @@ print(json.dumps({'p': b.predict(xgb.DMatrix(x, missing=np.nan)).tolist()}))
     } finally {
       fs.rmSync(dir, { recursive: true, force: true })
     }
-  }, 120_000)
+  }, 400_000)
 
   it('contributions add up to the margin (local accuracy) and equal native pred_contribs summed per column', async () => {
     const spec = await specOf(regPre)
@@ -217,7 +217,7 @@ print(json.dumps({'c': b.predict(xgb.DMatrix(x, missing=np.nan), pred_contribs=T
     } finally {
       fs.rmSync(dir, { recursive: true, force: true })
     }
-  }, 60_000)
+  }, 300_000)
 
   it('accepts an unseen category through the unseen bucket and says so; null is a missing value; Id and Target keys are ignored', async () => {
     const r = await predictAs(a.operator.auth, cls({ ...features(rows[0]), Plan: 'Enterprise', MonthlyCharges: null, CustomerID: 'C1', Churn: true }))

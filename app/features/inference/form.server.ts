@@ -78,7 +78,7 @@ async function trainingDefaults(sql: Sql, ctx: ModelContext): Promise<Record<str
 }
 
 export async function formBasedPrediction(sql: Sql, id: number) {
-  const ctx = await modelContext(sql, id, undefined, 'id')
+  const ctx = await modelContext(sql, id, { field: 'id' })
   // The template's defaults, as the dataset carries them (a dataset the caller cannot read gives none).
   const { rows: ds } = ctx.training.dataset_id === null ? { rows: [] } : await sql.query<{ columns: ColumnSpec[] }>(`select columns from public.datasets where id = $1`, [ctx.training.dataset_id])
   const template = new Map((ds[0]?.columns ?? []).map((c) => [c.column_name, c.default_value]))

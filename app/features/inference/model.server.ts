@@ -78,19 +78,21 @@ async function preprocessSpec(sql: Sql, id: number, checksum: string): Promise<P
 }
 
 /** The training's model and preprocess (`preprocessId` another preprocess of the tenant that fits the model). */
-export async function modelContext(sql: Sql, trainId: number, preprocessId?: number, field = 'train_id'): Promise<ModelContext> {
+export async function modelContext(sql: Sql, trainId: number, opts: { preprocessId?: number; modelId?: number; field?: string } = {}): Promise<ModelContext> {
+  const { preprocessId, modelId, field = 'train_id' } = opts
   const { rows } = await sql.query<ContextRow>(
     `select t.id, t.tenant_id, t.predictor_name, t.domain, t.problem_type, t.columns, t.dataset_id, t.dataset_name, t.preprocess_id, t.model_id,
             mv.version, mv.algorithm, mv.model_name, mv.format, mv.file_key, mv.checksum, mv.preprocess_id as model_preprocess_id,
             mv.metrics -> 'residual_quantiles' as residuals, p.id as p_id, p.checksum as p_checksum
        from public.training_jobs t
-       left join public.model_versions mv on mv.id = t.model_id
+       left join public.model_versions mv on mv.id = coalesce($3::bigint, t.model_id) and mv.training_id = t.id
        left join public.preprocesses p on p.id = coalesce($2::bigint, t.preprocess_id)
       where t.id = $1`,
-    [trainId, preprocessId ?? null],
+    [trainId, preprocessId ?? null, modelId ?? null],
   )
   if (!rows.length) throw notFound('Training', trainId)
   const r = rows[0]
+  if (modelId && r.version === null) throw notFound('Model version', modelId)
   if (!r.model_id || !r.preprocess_id || r.version === null) {
     throw conflict(`${field}: training ${trainId} has no model yet`, { field, train_id: trainId })
   }
@@ -109,9 +111,10 @@ export async function modelContext(sql: Sql, trainId: number, preprocessId?: num
       })
     }
   }
-  const key = `${r.model_id}:${r.checksum}`
+  const versionId = modelId ?? r.model_id
+  const key = `${versionId}:${r.checksum}`
   const cached = parsed.has(key)
-  const model = await loadModelVersion({ id: r.model_id, file_key: r.file_key, checksum: r.checksum, format: r.format })
+  const model = await loadModelVersion({ id: versionId, file_key: r.file_key, checksum: r.checksum, format: r.format })
   parsed.add(key)
   return {
     training: {
@@ -125,7 +128,7 @@ export async function modelContext(sql: Sql, trainId: number, preprocessId?: num
       dataset_name: r.dataset_name,
       preprocess_id: r.preprocess_id,
     },
-    version: { id: r.model_id, version: r.version, algorithm: r.algorithm, model_name: r.model_name, format: r.format, file_key: r.file_key, checksum: r.checksum, residuals: r.residuals },
+    version: { id: versionId, version: r.version, algorithm: r.algorithm, model_name: r.model_name, format: r.format, file_key: r.file_key, checksum: r.checksum, residuals: r.residuals },
     preprocessId: r.p_id,
     spec,
     model,

@@ -14,7 +14,7 @@ import { checkInput } from './validate.ts'
 */
 
 export async function predictOne(sql: Sql, body: PredictBody, started = performance.now()) {
-  const ctx = await modelContext(sql, body.train_id, body.preprocess_id)
+  const ctx = await modelContext(sql, body.train_id, { preprocessId: body.preprocess_id })
   const t = ctx.training
   const target = targetOf(t)
   if (body.target !== target) {
