@@ -1,4 +1,4 @@
-import { batchPredictionRoute } from '#app/features/inference/endpoints.server.ts'
+import { batchPredictionRoute } from '#app/features/inference/inference.server.ts'
 
 const route = batchPredictionRoute()
 
