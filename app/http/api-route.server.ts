@@ -212,7 +212,7 @@ async function handle(def: ErasedDefinition, { request, params }: RouteArgs): Pr
 
     // Server read cache: only after authentication, rate limit, permission and input checks have passed.
     const source = def.cache?.server
-    const version = source && caller && (request.method === 'GET' || request.method === 'HEAD') ? source.version(db) : null
+    const version = source && caller && (request.method === 'GET' || request.method === 'HEAD') ? await source.version(db) : null
     if (source && version !== null) {
       const key = readCacheKey(def, source, caller!, { query, params: routeParams })
       const etag = readCacheEtag(source, version, key)

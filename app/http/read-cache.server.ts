@@ -16,7 +16,7 @@ export interface ReadCacheSource {
    * The version of everything the answers read, or null when it is not known for sure (listener not connected yet,
    * cache switched off): then nothing is cached and the ETag falls back to a hash of the body.
    */
-  version(db: Db): string | null
+  version(db: Db): string | null | Promise<string | null>
   /** What besides the tenant changes an answer (permission-dependent output); default: nothing. */
   scope?(caller: Caller): string
 }

@@ -19,13 +19,19 @@ const HOUR_MS = 3_600_000
 
 class ViewsGeneration {
   current: number | null = null
+  /** The first read has answered (or failed). */
+  settled = false
   readonly ready: Promise<void>
   private timer?: ReturnType<typeof setInterval>
 
   constructor(private db: Db) {
-    this.ready = this.start().catch((e: Error) => {
-      console.warn(`[ops] views generation listener failed (${e.message}); dashboard reads run uncached`)
-    })
+    this.ready = this.start()
+      .catch((e: Error) => {
+        console.warn(`[ops] views generation listener failed (${e.message}); dashboard reads run uncached`)
+      })
+      .finally(() => {
+        this.settled = true
+      })
   }
 
   /** A generation seen anywhere (notification, own refresh, row): generations only grow. */
@@ -82,7 +88,9 @@ export const opsViews: ReadCacheSource = {
   name: 'ops',
   version(db) {
     if (getEnv().READ_CACHE === 'off') return null
-    const g = viewsGeneration(db).current
-    return g === null ? null : `${g}.${Math.floor(Date.now() / HOUR_MS)}`
+    const tracker = viewsGeneration(db)
+    const at = (g: number | null) => (g === null ? null : `${g}.${Math.floor(Date.now() / HOUR_MS)}`)
+    // the process's first reads wait for the listener (one round trip) rather than answer with another kind of ETag
+    return tracker.current === null && !tracker.settled ? tracker.ready.then(() => at(tracker.current)) : at(tracker.current)
   },
 }
