@@ -11,6 +11,7 @@ import { ApiError, authRequired, databaseDetail, errorBody, forbidden, fromDatab
 import { logRequest, logError } from './log.server.ts'
 import { assertUnderLimit, consumeRateLimit, countFailure, type RateClass } from './rate-limit.server.ts'
 import { readCache, readCacheEtag, readCacheKey, type ReadCacheSource } from './read-cache.server.ts'
+import { textResponse } from './text-response.server.ts'
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 
@@ -153,8 +154,9 @@ function requestIdOf(request: Request) {
 function json(body: unknown, status: number, headers: Record<string, string> | Headers = {}) {
   const h = new Headers(headers)
   h.set('Content-Type', 'application/json; charset=utf-8')
-  return new Response(JSON.stringify(body), { status, headers: h })
+  return textResponse(JSON.stringify(body), status, h)
 }
+
 
 async function handle(def: ErasedDefinition, { request, params }: RouteArgs): Promise<Response> {
   const started = performance.now()
@@ -234,7 +236,7 @@ async function handle(def: ErasedDefinition, { request, params }: RouteArgs): Pr
       status = 200
       headers.set('X-Cache', cacheHit ? 'hit' : 'miss')
       headers.set('Content-Type', 'application/json; charset=utf-8')
-      return new Response(request.method === 'HEAD' ? null : text, { status, headers })
+      return textResponse(request.method === 'HEAD' ? null : text, status, headers)
     }
 
     let result: unknown
@@ -264,7 +266,7 @@ async function handle(def: ErasedDefinition, { request, params }: RouteArgs): Pr
       }
     }
     headers.set('Content-Type', 'application/json; charset=utf-8')
-    return new Response(request.method === 'HEAD' ? null : text, { status, headers })
+    return textResponse(request.method === 'HEAD' ? null : text, status, headers)
   } catch (err) {
     const apiErr = toApiError(err)
     status = apiErr.status
