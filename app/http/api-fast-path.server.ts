@@ -28,14 +28,25 @@ export function apiFastPath(build: Pick<ServerBuild, 'routes'>) {
       routes.push({ id: r.id, path: r.path, loader })
     }
   }
+  // matchRoutes flattens and ranks the whole list on every call: paths without parameters are looked up instead (an
+  // exact static match is what its ranking would pick first; matching is case-insensitive, as React Router's is).
+  const exact = new Map<string, ApiRoute>()
+  for (const r of routes) if (!/[:*?]/.test(r.path)) exact.set(`/${r.path}`.toLowerCase(), r)
+  const match = (pathname: string) => {
+    const route = exact.get(pathname.replace(/\/+$/, '').toLowerCase())
+    if (route) return { route, params: {} }
+    const matches = matchRoutes(routes, pathname)
+    return matches?.[matches.length - 1]
+  }
   return async (req: ExpressRequest, res: ExpressResponse, next: NextFunction) => {
     if ((req.method !== 'GET' && req.method !== 'HEAD') || !req.path.startsWith('/api/')) return next()
-    const matches = matchRoutes(routes, req.path)
-    const leaf = matches?.[matches.length - 1]
+    const leaf = match(req.path)
     if (!leaf) return next()
     try {
-      const controller = new AbortController()
-      res.on('close', () => controller.abort())
+      let controller: AbortController | null = new AbortController()
+      // a client that goes away aborts the handler's work; a finished response has nothing left to abort
+      res.on('finish', () => (controller = null))
+      res.on('close', () => controller?.abort())
       const headers = new Headers()
       for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i], req.rawHeaders[i + 1])
       const request = new Request(`${req.protocol}://${req.headers.host ?? 'localhost'}${req.originalUrl}`, {

@@ -34,7 +34,7 @@ beforeAll(async () => {
   const web = express()
   web.use(apiFastPath({ routes: Object.fromEntries(entries.map((e) => [e.id, e])) } as never))
   web.use((_req, res) => void res.status(599).send('left to React Router'))
-  await new Promise<void>((resolve) => (server = web.listen(0, '127.0.0.1', resolve)))
+  await new Promise<void>((resolve) => (server = web.listen(0, '127.0.0.1', () => resolve())))
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 }, 120_000)
 afterAll(async () => {
@@ -63,6 +63,12 @@ describe('API fast path', () => {
     const etag = head.headers.get('etag')!
     const cond = await fetch(`${base}/api/v1/analytics/dashboard/summary`, { headers: { ...a.viewer.auth, 'if-none-match': etag } })
     expect(cond.status).toBe(304)
+    // matched as React Router matches: case-insensitive, a trailing slash allowed, path parameters
+    expect((await fetch(`${base}/api/v1/Analytics/dashboard/Summary/`, { headers: a.viewer.auth })).status).toBe(200)
+    const user = await fetch(`${base}/api/v1/users/${a.viewer.userId}`, { headers: a.admin.auth })
+    const userViaRouter = await app.fetch(`/api/v1/users/${a.viewer.userId}`, { headers: a.admin.auth })
+    expect(user.status).toBe(userViaRouter.status)
+    expect(await user.text()).toBe(await userViaRouter.text())
   })
 
   it('errors are the JSON envelope: 401, 400 naming the field', async () => {
