@@ -1,6 +1,6 @@
 import crypto from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { signAccessToken } from '#app/features/auth/tokens.server.ts'
+import { signAccessToken } from '#app/features/auth/auth.server.ts'
 import { resetAllRateLimits } from '#app/http/rate-limit.server.ts'
 import { json, setupTestApp, type TestApp, type TestTenant } from '#tests/support/app.ts'
 
