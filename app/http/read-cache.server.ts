@@ -1,6 +1,6 @@
 import crypto from 'node:crypto'
 import type { Db } from '#app/db/db.server.ts'
-import type { Caller } from '#app/features/auth/caller.server.ts'
+import type { Caller } from '#app/features/auth/auth.server.ts'
 
 /*
   The server-side read cache of GET endpoints whose answer is a pure function of (tenant, parsed parameters, a
