@@ -249,7 +249,8 @@ process.on('exit', () => stops.forEach((s) => s()))
 /** The production build on DATABASE_URL, with extra environment (READ_CACHE=off for the reference). */
 async function startServer(port: number, extra: Record<string, string>) {
   // The same node flags as `npm start` (decision 004: single-threaded GC on small machines).
-  const server: ChildProcess = spawn('npx', ['tsx', '--single-threaded-gc', ...(process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), 'server/index.ts'], {
+  // What `npm start` runs (decision 004: single-threaded GC on small machines; decision 005: the built server).
+  const server: ChildProcess = spawn(process.execPath, ['--single-threaded-gc', ...(process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), 'build/node/index.js'], {
     cwd: ROOT,
     env: { ...process.env, NODE_ENV: 'production', PORT: String(port), DATABASE_URL, JWT_SECRET: BENCH_JWT_SECRET, LOG_REQUESTS: 'false', SEED_DEMO_DATA: 'false', ALLOW_LOCAL_STATE_IN_PRODUCTION: 'true', ...extra },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -274,10 +275,10 @@ async function startServer(port: number, extra: Record<string, string>) {
 }
 
 if (!arg('--url') && !args.includes('--skip-build')) {
-  console.log('building the app (react-router build)…')
-  const b = spawnSync('npx', ['react-router', 'build'], { cwd: ROOT, stdio: 'ignore' })
+  console.log('building the app (npm run build)…')
+  const b = spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' })
   if (b.status !== 0) {
-    console.error('build failed; run `npx react-router build` to see why, or pass --url of a running server')
+    console.error('build failed; run `npm run build` to see why, or pass --url of a running server')
     process.exit(1)
   }
 }
