@@ -44,8 +44,6 @@ const boot = await hooks.bootApp()
 if (production) {
   // One handler for the process: building it per request cost ~2/3 of the throughput (measured on /healthz: 508 → 1390 req/s).
   const build = await getBuild()
-  // API GETs go straight to their api() loader (decision 019: React Router's handler was ~1/5 of a cached read's CPU).
-  app.use(hooks.apiFastPath(build))
   app.use(createRequestHandler({ build, mode: env.NODE_ENV }))
 } else {
   // In dev the build changes as files change, so the handler follows it.
