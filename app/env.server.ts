@@ -25,6 +25,8 @@ const variables = z.object({
   SEED_DEMO_DATA: z.enum(['true', 'false']).optional(),
   LOG_REQUESTS: z.enum(['true', 'false']).optional(),
   SIMULATE_ACTIVITY: z.enum(['true', 'false']).optional(),
+  // The HD read endpoints' server cache (decision 018); 'off' runs every request's SQL (the benchmark's reference).
+  READ_CACHE: z.enum(['on', 'off']).default('on'),
   // Training (app/features/ml): a Ray cluster's dashboard address for external trainings, the Python with native
   // XGBoost for local external trainings, the address external trainers call back, and the lost-worker heartbeat.
   RAY_ADDRESS: z.string().url().optional(),

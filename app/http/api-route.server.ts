@@ -8,6 +8,8 @@ import { clientIp } from './client-address.server.ts'
 import { ApiError, authRequired, databaseDetail, errorBody, forbidden, fromDatabase, fromZod } from './errors.server.ts'
 import { logRequest, logError } from './log.server.ts'
 import { assertUnderLimit, consumeRateLimit, countFailure, type RateClass } from './rate-limit.server.ts'
+import { readCache, readCacheEtag, readCacheKey, type ReadCacheSource } from './read-cache.server.ts'
+import { textResponse } from './text-response.server.ts'
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 
@@ -15,6 +17,12 @@ export interface Cache {
   /** seconds the client may reuse the response */
   maxAge: number
   staleWhileRevalidate?: number
+  /**
+   * Serve GETs from the server's read cache while this source's version holds (app/http/read-cache.server.ts): the
+   * handler's answer must depend on nothing but the tenant, the parsed query and params, and that version. The ETag
+   * is then the version's, so If-None-Match is a 304 without running the handler.
+   */
+  server?: ReadCacheSource
 }
 
 export interface HandlerContext<Q, B, P> {
@@ -144,8 +152,9 @@ function requestIdOf(request: Request) {
 function json(body: unknown, status: number, headers: Record<string, string> | Headers = {}) {
   const h = new Headers(headers)
   h.set('Content-Type', 'application/json; charset=utf-8')
-  return new Response(JSON.stringify(body), { status, headers: h })
+  return textResponse(JSON.stringify(body), status, h)
 }
+
 
 async function handle(def: ErasedDefinition, { request, params }: RouteArgs): Promise<Response> {
   const started = performance.now()
@@ -189,11 +198,7 @@ async function handle(def: ErasedDefinition, { request, params }: RouteArgs): Pr
     // The schemas above produced these values, so they are what the definition's handler was typed for.
     const ctx = (sql: Sql) => ({ request: input, requestId, db: sql, caller: caller!, query, body, params: routeParams, headers }) as HandlerContext<never, never, never>
     const run = async (sql: Sql) => def.handler(ctx(sql))
-    let result: unknown
-    // Public routes (login, health) run as `anon`, a statement at a time: they can reach only what anon is granted.
-    if (def.auth === 'none') result = await run(scopedTo(db, null))
-    else if (def.transaction === false) result = await run(callerScoped(db, caller!))
-    else result = await asCaller(db, caller!.claims, run)
+    const runAsCaller = () => asCaller(db, caller!.claims, run)
 
     if (caller) {
       headers.set('Vary', 'Authorization, Cookie')
@@ -204,6 +209,39 @@ async function handle(def: ErasedDefinition, { request, params }: RouteArgs): Pr
           : 'private, no-store',
       )
     } else if (!headers.has('Cache-Control')) headers.set('Cache-Control', 'no-store')
+
+    // Server read cache: only after authentication, rate limit, permission and input checks have passed.
+    const source = def.cache?.server
+    const version = source && caller && (request.method === 'GET' || request.method === 'HEAD') ? await source.version(db) : null
+    if (source && version !== null) {
+      const key = readCacheKey(def, source, caller!, { query, params: routeParams })
+      const etag = readCacheEtag(source, version, key)
+      headers.set('ETag', etag)
+      if (etagMatches(request.headers.get('if-none-match'), etag)) {
+        cacheHit = true
+        status = 304
+        headers.set('X-Cache', 'revalidated')
+        return new Response(null, { status, headers })
+      }
+      const cache = readCache()
+      let text = cache.get(key, version)
+      cacheHit = text !== undefined
+      if (text === undefined) {
+        // Computed across a refresh or an hour boundary, the entry is filed under the old version, which no later
+        // lookup asks for (versions only move forward).
+        text = (await cache.load(key, version, async () => JSON.stringify(await runAsCaller()))).text
+      }
+      status = 200
+      headers.set('X-Cache', cacheHit ? 'hit' : 'miss')
+      headers.set('Content-Type', 'application/json; charset=utf-8')
+      return textResponse(request.method === 'HEAD' ? null : text, status, headers)
+    }
+
+    let result: unknown
+    // Public routes (login, health) run as `anon`, a statement at a time: they can reach only what anon is granted.
+    if (def.auth === 'none') result = await run(scopedTo(db, null))
+    else if (def.transaction === false) result = await run(callerScoped(db, caller!))
+    else result = await runAsCaller()
 
     if (result instanceof Response) {
       for (const [k, v] of headers) if (!result.headers.has(k)) result.headers.set(k, v)
@@ -226,7 +264,7 @@ async function handle(def: ErasedDefinition, { request, params }: RouteArgs): Pr
       }
     }
     headers.set('Content-Type', 'application/json; charset=utf-8')
-    return new Response(request.method === 'HEAD' ? null : text, { status, headers })
+    return textResponse(request.method === 'HEAD' ? null : text, status, headers)
   } catch (err) {
     const apiErr = toApiError(err)
     status = apiErr.status

@@ -63,6 +63,30 @@ function operation(method: Method, path: string, def: ErasedDefinition) {
       '429': { description: 'Rate limit exceeded', content: { 'application/json': { schema: errorRef } } },
     },
   }
+  if (def.cache && method === 'GET') {
+    // Documented for clients: revalidate with If-None-Match (decision 018 for the server-cached ones).
+    parameters.push({
+      name: 'If-None-Match',
+      in: 'header',
+      required: false,
+      schema: { type: 'string' },
+      description: 'An ETag of an earlier answer: 304 with no body while the answer has not changed',
+    })
+    const ok = (op.responses as Record<string, any>)[String(def.status ?? 200)]
+    ok.headers = {
+      ETag: {
+        schema: { type: 'string' },
+        description: def.cache.server
+          ? "The answer's version, known without computing it: the analytics views' refresh generation, the UTC hour and a digest of tenant and parameters"
+          : 'A digest of the body',
+      },
+      ...(def.cache.server ? { 'X-Cache': { schema: { type: 'string', enum: ['hit', 'miss'] }, description: "Whether the server's read cache answered" } } : {}),
+    }
+    ;(op.responses as Record<string, unknown>)['304'] = { description: 'Not modified: the ETag in If-None-Match is still current (no body)' }
+    if (def.cache.server) {
+      op.description = [def.description, `Served from the server's read cache until the analytics views are next refreshed (decision 018); authentication, permission and rate limit are checked on every request.`].filter(Boolean).join('\n\n')
+    }
+  }
   if (def.permission) op['x-permission'] = def.permission
   if (def.rateLimit) op['x-rate-limit-class'] = def.rateLimit
   if (def.body) {

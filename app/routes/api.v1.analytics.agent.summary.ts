@@ -1,4 +1,5 @@
 import { api } from '#app/http/api-route.server.ts'
+import { opsViews } from '#app/features/ops/views-cache.server.ts'
 import { getAgentSummary } from '#app/features/ops/agent-metrics.server.ts'
 
 const route = api({
@@ -7,7 +8,7 @@ const route = api({
     tags: ['Operations analytics'],
     permission: 'analytics.read',
     rateLimit: 'agent',
-    cache: { maxAge: 300, staleWhileRevalidate: 60 },
+    cache: { maxAge: 300, staleWhileRevalidate: 60, server: opsViews },
     handler: ({ db }) => getAgentSummary(db),
   },
 })

@@ -1,4 +1,5 @@
 import { api } from '#app/http/api-route.server.ts'
+import { opsViews } from '#app/features/ops/views-cache.server.ts'
 import { getHourlyTrends } from '#app/features/ops/dashboard.server.ts'
 import { trendsQuery } from '#app/features/ops/params.ts'
 
@@ -8,7 +9,7 @@ const route = api({
     tags: ['Operations analytics'],
     permission: 'analytics.read',
     rateLimit: 'dashboard',
-    cache: { maxAge: 900 },
+    cache: { maxAge: 900, server: opsViews },
     query: trendsQuery,
     handler: ({ db, query }) => getHourlyTrends(db, { hours: query.hours }),
   },

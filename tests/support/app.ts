@@ -12,7 +12,7 @@ import { createTestDatabase, type TestDatabase } from './db.ts'
 const ROUTES_DIR = path.resolve(import.meta.dirname, '../../app/routes')
 
 /** `api.v1.users.$user_id.ts` → `api/v1/users/:user_id` (`api.$.ts` → `api/*`), the same convention as React Router's flat routes. */
-function routePath(file: string) {
+export function routePath(file: string) {
   return file
     .replace(/\.tsx?$/, '')
     .replaceAll('[.]', '\u0000')

@@ -45,6 +45,29 @@ export async function signAccessToken(claims: Omit<Claims, 'aud'>, ttlSeconds = 
 
 let jwks: ReturnType<typeof createRemoteJWKSet> | undefined
 
+/*
+  HS256 tokens already verified, until they expire: a dashboard polls with the same token for its whole hour, and
+  WebCrypto's HMAC (jose) was ~12 % of a cached dashboard read's CPU (decision 019). The result for one token string
+  and one key cannot change but by expiry, which is checked on every use; the session, tenant and permissions are
+  still read from the database per request (caller_context).
+*/
+const VERIFIED_MAX = 20_000
+const verifiedTokens = new Map<string, { claims: Claims; exp: number }>()
+function rememberVerified(token: string, claims: Claims, exp: number) {
+  if (verifiedTokens.size >= VERIFIED_MAX) {
+    const now = Date.now() / 1000
+    for (const [t, v] of verifiedTokens) if (v.exp <= now || verifiedTokens.size >= VERIFIED_MAX * 0.9) verifiedTokens.delete(t)
+  }
+  verifiedTokens.set(token, { claims, exp })
+}
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o)
+    for (const v of Object.values(o)) deepFreeze(v)
+  }
+  return o
+}
+
 /** Verifies signature, expiry and audience. Supabase tokens via the project secret or its JWKS. */
 export async function verifyJwt(token: string): Promise<Claims> {
   const env = getEnv()
@@ -54,9 +77,14 @@ export async function verifyJwt(token: string): Promise<Claims> {
     jwks ??= createRemoteJWKSet(new URL('/auth/v1/.well-known/jwks.json', env.SUPABASE_URL))
     payload = (await jwtVerify(token, jwks, opts)).payload
   } else {
+    const known = verifiedTokens.get(token)
+    if (known && known.exp > Date.now() / 1000) return known.claims
     // Our own tokens carry our issuer; Supabase's carry `${SUPABASE_URL}/auth/v1`.
     const issuer = env.SUPABASE_URL ? new URL('/auth/v1', env.SUPABASE_URL).toString() : env.JWT_ISSUER
     payload = (await jwtVerify(token, signingKey(), { ...opts, algorithms: ['HS256'], issuer })).payload
+    if (typeof payload.exp === 'number' && payload.nbf === undefined && (typeof payload.sub === 'string' || payload.role === 'service_role')) {
+      rememberVerified(token, deepFreeze(payload) as unknown as Claims, payload.exp)
+    }
   }
   if (typeof payload.sub !== 'string' && payload.role !== 'service_role') throw new Error('token has no subject')
   return payload as unknown as Claims

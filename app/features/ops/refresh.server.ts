@@ -1,6 +1,7 @@
 import type { Db } from '#app/db/db.server.ts'
 import { getDb } from '#app/db/index.server.ts'
 import { defineSchedule } from '#app/jobs/jobs.server.ts'
+import { observeGeneration } from './views-cache.server.ts'
 
 /*
   The analytics views are refreshed CONCURRENTLY (readers are never blocked) every 5 minutes by a schedule, and a
@@ -10,15 +11,19 @@ import { defineSchedule } from '#app/jobs/jobs.server.ts'
 /**
  * Refreshes every view from one snapshot (REPEATABLE READ), so a summary read from several views is consistent as of
  * the refresh. A refresh that waited for a concurrent one and then conflicts with it (40001) is dropped: the other
- * one read newer data.
+ * one read newer data. The read cache (views-cache.server.ts) serves the new generation from the next request.
  */
 export async function refreshOpsViews(db: Db): Promise<Date | null> {
   try {
-    return await db.transaction(async (tx) => {
+    const { at, generation } = await db.transaction(async (tx) => {
       await tx.query(`set transaction isolation level repeatable read`)
       const { rows } = await tx.query<{ at: Date }>(`select analytics.refresh_views() as at`)
-      return rows[0].at
+      const g = await tx.query<{ g: number }>(`select analytics.views_generation() as g`)
+      return { at: rows[0].at, generation: Number(g.rows[0].g) }
     })
+    // This machine's read cache moves on before its caller sees the commit; the others hear the NOTIFY.
+    observeGeneration(db, generation)
+    return at
   } catch (e) {
     if ((e as { code?: string }).code === '40001') return null
     throw e
