@@ -8,7 +8,7 @@ import { startWorker, stopWorker, type WorkerOptions } from './jobs.server.ts'
 */
 import './maintenance.server.ts'
 import '#app/features/datasets/jobs.server.ts'
-import '#app/features/ops/refresh.server.ts'
+import '#app/features/ops/jobs.server.ts'
 import '#app/features/ml/jobs.server.ts'
 
 /** Starts the pg-boss worker for every job and schedule defined above (web process or `npm run worker`). */

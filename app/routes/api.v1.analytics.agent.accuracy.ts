@@ -1,6 +1,6 @@
 import { api } from '#app/http/api-route.server.ts'
-import { getAgentAccuracy } from '#app/features/ops/agent-metrics.server.ts'
-import { accuracyQuery } from '#app/features/ops/params.ts'
+import { getAgentAccuracy } from '#app/features/ops/ops.server.ts'
+import { accuracyQuery } from '#app/features/ops/schemas.ts'
 
 const route = api({
   GET: {

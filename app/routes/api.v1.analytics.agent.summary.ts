@@ -1,5 +1,5 @@
 import { api } from '#app/http/api-route.server.ts'
-import { getAgentSummary } from '#app/features/ops/agent-metrics.server.ts'
+import { getAgentSummary } from '#app/features/ops/ops.server.ts'
 
 const route = api({
   GET: {

@@ -1,5 +1,5 @@
 import { api } from '#app/http/api-route.server.ts'
-import { getDashboardSummary } from '#app/features/ops/dashboard.server.ts'
+import { getDashboardSummary } from '#app/features/ops/ops.server.ts'
 
 const route = api({
   GET: {

@@ -1,9 +1,8 @@
 import type { Db } from '#app/db/db.server.ts'
 import { getDb } from '#app/db/index.server.ts'
-import { defineSchedule } from '#app/jobs/jobs.server.ts'
 
 /*
-  The analytics views are refreshed CONCURRENTLY (readers are never blocked) every 5 minutes by a schedule, and a
+  The analytics views are refreshed CONCURRENTLY (readers are never blocked) every 5 minutes by a schedule (jobs.server.ts), and a
   few seconds after an ingest or a queue decision (debounced: a burst of writes costs one refresh).
 */
 
@@ -36,5 +35,3 @@ export function requestOpsRefresh(delayMs = 3000) {
   }, delayMs)
   g.__hotdashOpsRefresh.unref?.()
 }
-
-defineSchedule('ops.refresh-views', '*/5 * * * *', async () => ({ refreshed_at: await refreshOpsViews(await getDb()) }))
