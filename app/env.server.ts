@@ -18,6 +18,9 @@ const variables = z.object({
   SUPABASE_JWT_SECRET: z.string().optional(),
   SUPABASE_STORAGE_BUCKET: z.string().default('hot-dash'),
   REDIS_URL: z.string().url().optional(),
+  // Stream sources (app/features/streams): the NATS server with JetStream, and the Kafka brokers streams may read.
+  NATS_URL: z.string().url().optional(),
+  KAFKA_BROKERS: z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}(,[A-Za-z0-9.-]+:\d{1,5})*$/, 'comma-separated host:port list').optional(),
   RUN_WORKER: z.enum(['true', 'false']).optional(),
   SEED_DEMO_DATA: z.enum(['true', 'false']).optional(),
   LOG_REQUESTS: z.enum(['true', 'false']).optional(),

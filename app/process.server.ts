@@ -9,6 +9,7 @@ import { closeDb } from '#app/db/index.server.ts'
 import { getEnv } from '#app/env.server.ts'
 import { stampClientAddress } from '#app/http/client-address.server.ts'
 import { applyHttpTimeouts } from '#app/http/server-timeouts.server.ts'
+import { attachStreamSockets } from '#app/features/streams/streams.server.ts'
 
 /** Lets running jobs wind down, then closes the database (SIGTERM / SIGINT). */
 export async function shutdownApp(opts: { timeoutMs: number }) {
@@ -17,4 +18,4 @@ export async function shutdownApp(opts: { timeoutMs: number }) {
   await closeDb()
 }
 
-export { applyHttpTimeouts, bootApp, getEnv, stampClientAddress }
+export { applyHttpTimeouts, attachStreamSockets, bootApp, getEnv, stampClientAddress }

@@ -63,6 +63,8 @@ const server = app.listen(env.PORT, env.HOST, () => {
   }
 })
 hooks.applyHttpTimeouts(server)
+// The streams' websocket_url (the one upgrade this server answers).
+hooks.attachStreamSockets(server)
 
 for (const sig of ['SIGTERM', 'SIGINT'] as const) {
   process.once(sig, () => {
