@@ -65,8 +65,7 @@ export default tseslint.config(
     files: ['app/**/*.{ts,tsx}', 'server/**/*.ts', 'scripts/**/*.ts'],
     ignores: ['**/*.test.ts', '**/*.test.tsx'],
     plugins: { areas },
-    // ops: its public module is the next step of issue 17 item 6.
-    rules: { 'areas/public-only': ['error', { pending: ['ops'] }] },
+    rules: { 'areas/public-only': 'error' },
   },
   {
     // Playwright fixtures use `use()` and empty destructuring by design.

@@ -1,5 +1,5 @@
 import type { Db, Sql } from '#app/db/db.server.ts'
-import { requestOpsRefresh } from '#app/features/ops/refresh.server.ts'
+import { requestOpsRefresh } from '#app/features/ops/ops.server.ts'
 import { seededRandom } from './random.ts'
 
 /*

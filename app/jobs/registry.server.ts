@@ -9,7 +9,7 @@ import { startWorker, stopWorker, type WorkerOptions } from './jobs.server.ts'
 */
 import './maintenance.server.ts'
 import '#app/features/datasets/jobs.server.ts'
-import '#app/features/ops/refresh.server.ts'
+import '#app/features/ops/jobs.server.ts'
 import '#app/features/ml/jobs.server.ts'
 import '#app/features/inference/jobs.server.ts'
 

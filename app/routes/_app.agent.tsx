@@ -10,8 +10,8 @@ export const meta = () => [{ title: 'Agent performance · Hot Dash' }]
 
 export async function loader({ request }: Route.LoaderArgs) {
   const { uiLoader } = await import('#app/http/ui.server.ts')
-  const m = await import('#app/features/ops/agent-metrics.server.ts')
-  const { daysQuery } = await import('#app/features/ops/params.ts')
+  const m = await import('#app/features/ops/ops.server.ts')
+  const { daysQuery } = await import('#app/features/ops/schemas.ts')
   const parsed = daysQuery.safeParse({ days: new URL(request.url).searchParams.get('days') ?? '14' })
   const days = parsed.success ? parsed.data.days : 14
   return uiLoader(request, 'analytics.read', async (db, caller) => {

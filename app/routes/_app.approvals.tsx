@@ -9,7 +9,8 @@ export const meta = () => [{ title: 'Approval queue · Hot Dash' }]
 
 export async function loader({ request }: Route.LoaderArgs) {
   const { uiLoader } = await import('#app/http/ui.server.ts')
-  const { listApprovals, listApprovalsQuery } = await import('#app/features/ops/approvals.server.ts')
+  const { listApprovals } = await import('#app/features/ops/ops.server.ts')
+  const { listApprovalsQuery } = await import('#app/features/ops/schemas.ts')
   const url = new URL(request.url)
   const q = listApprovalsQuery.safeParse({ status: 'pending', limit: 100, priority: url.searchParams.get('priority') || undefined })
   return uiLoader(request, 'approvals.read', async (db, caller) => ({
@@ -20,7 +21,8 @@ export async function loader({ request }: Route.LoaderArgs) {
 
 export async function action({ request }: Route.ActionArgs) {
   const { uiAction, formObject } = await import('#app/http/ui.server.ts')
-  const { decideApproval, decideInput } = await import('#app/features/ops/approvals.server.ts')
+  const { decideApproval } = await import('#app/features/ops/ops.server.ts')
+  const { decideInput } = await import('#app/features/ops/schemas.ts')
   return uiAction(request, 'approvals.decide', async (db, _caller, form) => {
     const f = formObject(form)
     return decideApproval(db, Number(f.id), decideInput.parse({ action: f.action, edited_reply: f.edited_reply, notes: f.notes || undefined }))

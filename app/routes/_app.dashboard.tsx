@@ -13,8 +13,8 @@ const HOUR_CHOICES = [24, 48, 72, 168]
 
 export async function loader({ request }: Route.LoaderArgs) {
   const { uiLoader } = await import('#app/http/ui.server.ts')
-  const { getActiveAnomalies, getDashboardSummary, getHourlyTrends } = await import('#app/features/ops/dashboard.server.ts')
-  const { trendsQuery } = await import('#app/features/ops/params.ts')
+  const { getActiveAnomalies, getDashboardSummary, getHourlyTrends } = await import('#app/features/ops/ops.server.ts')
+  const { trendsQuery } = await import('#app/features/ops/schemas.ts')
   const parsed = trendsQuery.safeParse({ hours: new URL(request.url).searchParams.get('hours') ?? undefined })
   const hours = parsed.success ? parsed.data.hours : 24
   return uiLoader(request, 'analytics.read', async (db) => {

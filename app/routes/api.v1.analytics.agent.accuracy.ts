@@ -1,7 +1,7 @@
 import { api } from '#app/http/api-route.server.ts'
-import { opsViews } from '#app/features/ops/views-cache.server.ts'
-import { getAgentAccuracy } from '#app/features/ops/agent-metrics.server.ts'
-import { accuracyQuery } from '#app/features/ops/params.ts'
+import { opsViews } from '#app/features/ops/ops.server.ts'
+import { getAgentAccuracy } from '#app/features/ops/ops.server.ts'
+import { accuracyQuery } from '#app/features/ops/schemas.ts'
 
 const route = api({
   GET: {

@@ -1,7 +1,7 @@
 import { api } from '#app/http/api-route.server.ts'
-import { opsViews } from '#app/features/ops/views-cache.server.ts'
-import { getQueueMetrics } from '#app/features/ops/agent-metrics.server.ts'
-import { queueQuery } from '#app/features/ops/params.ts'
+import { opsViews } from '#app/features/ops/ops.server.ts'
+import { getQueueMetrics } from '#app/features/ops/ops.server.ts'
+import { queueQuery } from '#app/features/ops/schemas.ts'
 
 const route = api({
   GET: {

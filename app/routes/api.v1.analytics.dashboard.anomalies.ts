@@ -1,6 +1,6 @@
 import { api } from '#app/http/api-route.server.ts'
-import { opsViews } from '#app/features/ops/views-cache.server.ts'
-import { getActiveAnomalies } from '#app/features/ops/dashboard.server.ts'
+import { opsViews } from '#app/features/ops/ops.server.ts'
+import { getActiveAnomalies } from '#app/features/ops/ops.server.ts'
 
 const route = api({
   GET: {

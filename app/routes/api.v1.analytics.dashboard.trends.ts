@@ -1,7 +1,7 @@
 import { api } from '#app/http/api-route.server.ts'
-import { opsViews } from '#app/features/ops/views-cache.server.ts'
-import { getHourlyTrends } from '#app/features/ops/dashboard.server.ts'
-import { trendsQuery } from '#app/features/ops/params.ts'
+import { opsViews } from '#app/features/ops/ops.server.ts'
+import { getHourlyTrends } from '#app/features/ops/ops.server.ts'
+import { trendsQuery } from '#app/features/ops/schemas.ts'
 
 const route = api({
   GET: {

@@ -1,5 +1,6 @@
 import { api } from '#app/http/api-route.server.ts'
-import { exportBody, exportResponse } from '#app/features/ops/export.server.ts'
+import { exportResponse } from '#app/features/ops/ops.server.ts'
+import { exportBody } from '#app/features/ops/schemas.ts'
 
 const route = api({
   POST: {

@@ -1,5 +1,6 @@
 import { api } from '#app/http/api-route.server.ts'
-import { listApprovals, listApprovalsQuery } from '#app/features/ops/approvals.server.ts'
+import { listApprovals } from '#app/features/ops/ops.server.ts'
+import { listApprovalsQuery } from '#app/features/ops/schemas.ts'
 
 const route = api({
   GET: {

@@ -1,14 +1,14 @@
-import { z } from 'zod'
 import { api } from '#app/http/api-route.server.ts'
-import { INGEST_KINDS, ingest, ingestBody } from '#app/features/ops/ingest.server.ts'
+import { ingest } from '#app/features/ops/ops.server.ts'
+import { INGEST_KINDS, ingestBody, ingestKindParams, MAX_RECORDS } from '#app/features/ops/schemas.ts'
 
 const route = api({
   POST: {
     summary: 'Bulk upsert shop or agent records by external_id; bad records are reported by index and field, good ones kept',
-    description: `kind: ${INGEST_KINDS.join(', ')}. Body: { "records": [...] }, at most 5000.`,
+    description: `kind: ${INGEST_KINDS.join(', ')}. Body: { "records": [...] }, at most ${MAX_RECORDS}.`,
     tags: ['Ingestion'],
     permission: 'ingest.write',
-    params: z.object({ kind: z.enum(INGEST_KINDS, `must be one of ${INGEST_KINDS.join(', ')}`) }),
+    params: ingestKindParams,
     body: ingestBody,
     handler: ({ db, params, body }) => ingest(db, params.kind, body.records),
   },

@@ -1,36 +1,9 @@
-import { z } from 'zod'
 import type { Sql } from '#app/db/db.server.ts'
 import { ApiError, notFound } from '#app/http/errors.server.ts'
 import { requestOpsRefresh } from './refresh.server.ts'
+import { PRIORITIES, type DecideInput, type ListApprovalsQuery } from './schemas.ts'
 
 /* The approval queue operators work through: drafted replies waiting for a human, and their decisions. */
-
-export const PRIORITIES = ['urgent', 'high', 'normal', 'low'] as const
-export const STATUSES = ['pending', 'approved', 'rejected', 'edited'] as const
-
-export const listApprovalsQuery = z.object({
-  status: z.enum([...STATUSES, 'all'], 'must be pending, approved, rejected, edited or all').default('pending'),
-  priority: z.enum(PRIORITIES, 'must be urgent, high, normal or low').optional(),
-  agent_type: z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'must be an agent type').optional(),
-  limit: z.coerce.number('must be an integer').int('must be an integer').min(1, 'must be at least 1').max(200, 'must be at most 200').default(50),
-  offset: z.coerce.number('must be an integer').int('must be an integer').min(0, 'must be 0 or more').default(0),
-})
-export type ListApprovalsQuery = z.infer<typeof listApprovalsQuery>
-
-export const decideInput = z.discriminatedUnion(
-  'action',
-  [
-    z.object({ action: z.literal('approve'), notes: z.string().max(2000).optional() }),
-    z.object({ action: z.literal('reject'), notes: z.string().max(2000).optional() }),
-    z.object({
-      action: z.literal('edit'),
-      edited_reply: z.string('the edited reply is required').trim().min(1, 'must not be empty').max(10_000, 'must be at most 10000 characters'),
-      notes: z.string().max(2000).optional(),
-    }),
-  ],
-  'action must be approve, reject or edit',
-)
-export type DecideInput = z.infer<typeof decideInput>
 
 const ITEM_COLUMNS = `q.id, q.external_id, q.agent_type, q.draft_reply, q.edited_reply, q.priority, q.confidence, q.status,
   q.reviewer_id, q.reviewer_name, q.review_notes, q.reviewed_at, q.created_at,

@@ -1,8 +1,8 @@
-import { z } from 'zod'
 import type { Sql } from '#app/db/db.server.ts'
 import type { Caller } from '#app/features/auth/auth.server.ts'
 import { badRequest, forbidden } from '#app/http/errors.server.ts'
 import { redactPii } from './redact.ts'
+import type { ExportBody } from './schemas.ts'
 
 /*
   Training-data export (HD spec: POST /export/training-data). Only service_role callers or admins holding
@@ -14,16 +14,6 @@ import { redactPii } from './redact.ts'
 const PAGE = 1000
 const MAX_RANGE_DAYS = 366
 const DAY = 86_400_000
-
-export const exportBody = z
-  .object({
-    include_pii: z.boolean('must be true or false').default(false),
-    date_from: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' }).optional(),
-    date_to: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' }).optional(),
-    format: z.enum(['json', 'csv'], 'must be json or csv').default('json'),
-  })
-  .strict()
-export type ExportBody = z.infer<typeof exportBody>
 
 export const EXPORT_COLUMNS = [
   'conversation_id', 'input_text', 'model_draft', 'safe_to_send', 'category', 'sentiment', 'tone', 'accuracy_score',

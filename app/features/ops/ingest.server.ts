@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import type { Sql } from '#app/db/db.server.ts'
 import { requestOpsRefresh } from './refresh.server.ts'
+import { INGEST_RECORDS, type IngestKind } from './schemas.ts'
 
 /*
   Bulk ingestion so a real shop can feed the dashboard: JSON batches of customers, orders, storefront sessions,
@@ -8,111 +9,6 @@ import { requestOpsRefresh } from './refresh.server.ts'
   `external_id`: sending the same record again updates it (idempotent). Records that fail validation or point at an
   unknown record are reported by index and field; the good ones in the batch are kept.
 */
-
-export const MAX_RECORDS = 5000
-// Postgres text cannot hold NUL characters; a record carrying one must fail alone, not the whole batch.
-// Same for a lone UTF-16 surrogate, which JSON.parse accepts and Postgres' jsonb does not.
-const noNul = (s: string) => !s.includes('\u0000') && !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s)
-const NUL_MESSAGE = 'must not contain NUL characters or broken Unicode'
-const externalId = z.string('must be a string').trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters').refine(noNul, NUL_MESSAGE)
-const ref = externalId.optional().nullable()
-// The ISO pattern accepts impossible calendar dates (2025-02-31) and year 0000, which Postgres rejects for the whole batch.
-const realDate = (s: string) => {
-  const [y, m, d] = s.slice(0, 10).split('-').map(Number)
-  const day = new Date(Date.UTC(y, m - 1, d))
-  return y >= 1 && day.getUTCMonth() === m - 1 && day.getUTCDate() === d
-}
-const time = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a time zone' }).refine(realDate, 'must be a real calendar date')
-const MAX_INT = 2_147_483_647 // integer columns
-const score = z.number('must be a number').min(1, 'must be between 1 and 5').max(5, 'must be between 1 and 5').nullable().optional()
-const agentType = z.string('must be a string').regex(/^[a-z][a-z0-9_]{0,63}$/, 'must be lowercase letters, digits and _')
-const text = (max: number) => z.string('must be a string').max(max, `must be at most ${max} characters`).refine(noNul, NUL_MESSAGE)
-
-const SCHEMAS = {
-  customers: z.object({
-    external_id: externalId,
-    email: z.email('must be an email address').nullable().optional(),
-    first_name: text(200).nullable().optional(),
-    last_name: text(200).nullable().optional(),
-    phone: text(50).nullable().optional(),
-    created_at: time.optional(),
-  }),
-  orders: z
-    .object({
-      external_id: externalId,
-      customer_external_id: ref,
-      status: z.enum(['pending', 'paid', 'refunded', 'cancelled'], 'must be pending, paid, refunded or cancelled').default('paid'),
-      fulfillment_status: z.enum(['unfulfilled', 'partial', 'fulfilled'], 'must be unfulfilled, partial or fulfilled').default('unfulfilled'),
-      total_price: z.number('must be a number').min(0, 'must be 0 or more').max(9_999_999_999.99, 'is too large'),
-      currency: z.string().regex(/^[A-Z]{3}$/, 'must be a 3-letter currency code').default('USD'),
-      created_at: time,
-      fulfilled_at: time.nullable().optional(),
-    })
-    // compare instants, not strings: the two may carry different offsets
-    .refine((o) => !o.fulfilled_at || Date.parse(o.fulfilled_at) >= Date.parse(o.created_at), { path: ['fulfilled_at'], message: 'must not be before created_at' }),
-  sessions: z.object({
-    external_id: externalId,
-    customer_external_id: ref,
-    started_at: time,
-    landing_page: text(2000).nullable().optional(),
-    converted: z.boolean('must be true or false').default(false),
-  }),
-  conversations: z.object({
-    external_id: externalId,
-    customer_external_id: ref,
-    channel: z.enum(['email', 'chat', 'sms', 'social', 'phone'], 'must be email, chat, sms, social or phone').default('email'),
-    subject: text(500).nullable().optional(),
-    customer_message: text(20_000).min(1, 'must not be empty'),
-    created_at: time.optional(),
-  }),
-  'agent-queries': z.object({
-    external_id: externalId,
-    conversation_external_id: ref,
-    agent_type: agentType,
-    query_text: text(20_000).nullable().optional(),
-    response_text: text(20_000).nullable().optional(),
-    latency_ms: z.number('must be a number').int('must be an integer').min(0, 'must be 0 or more').max(MAX_INT, 'is too large'),
-    approved: z.boolean('must be true or false').default(false),
-    human_edited: z.boolean('must be true or false').default(false),
-    accuracy_score: score,
-    helpfulness_score: score,
-    tone_score: score,
-    safe_to_send: z.boolean('must be true or false').nullable().optional(),
-    created_at: time.optional(),
-  }),
-  drafts: z.object({
-    external_id: externalId,
-    conversation_external_id: ref,
-    agent_query_external_id: ref,
-    agent_type: agentType,
-    draft_reply: text(20_000).min(1, 'must not be empty'),
-    priority: z.enum(['urgent', 'high', 'normal', 'low'], 'must be urgent, high, normal or low').default('normal'),
-    confidence: z.number('must be a number').min(0, 'must be between 0 and 100').max(100, 'must be between 0 and 100').nullable().optional(),
-    created_at: time.optional(),
-  }),
-  annotations: z.object({
-    external_id: externalId,
-    conversation_external_id: ref,
-    draft_external_id: ref,
-    input_text: text(20_000).min(1, 'must not be empty'),
-    model_draft: text(20_000).min(1, 'must not be empty'),
-    safe_to_send: z.boolean('must be true or false'),
-    category: text(100).nullable().optional(),
-    sentiment: z.enum(['positive', 'neutral', 'negative'], 'must be positive, neutral or negative').nullable().optional(),
-    tone: text(100).nullable().optional(),
-    accuracy_score: score,
-    helpfulness_score: score,
-    tone_score: score,
-    annotator: text(200).nullable().optional(),
-    notes: text(5000).nullable().optional(),
-    model_confidence: z.number('must be a number').min(0, 'must be between 0 and 100').max(100, 'must be between 0 and 100').nullable().optional(),
-    response_time_ms: z.number('must be a number').int('must be an integer').min(0, 'must be 0 or more').max(MAX_INT, 'is too large').nullable().optional(),
-    created_at: time.optional(),
-  }),
-} as const
-
-export type IngestKind = keyof typeof SCHEMAS
-export const INGEST_KINDS = Object.keys(SCHEMAS) as IngestKind[]
 
 /** References to resolve: field in the record → the table whose external_id it names → the column it fills. */
 const REFS: Record<IngestKind, Array<{ field: string; table: string; column: string }>> = {
@@ -218,13 +114,6 @@ const UPSERT: Record<IngestKind, string> = {
     returning (xmax = 0) as inserted`,
 }
 
-export const ingestBody = z.object({
-  records: z
-    .array(z.unknown(), 'must be an array of records')
-    .min(1, 'must contain at least one record')
-    .max(MAX_RECORDS, `must contain at most ${MAX_RECORDS} records per request`),
-})
-
 export interface IngestError {
   index: number
   external_id?: string
@@ -243,7 +132,7 @@ export interface IngestResult {
 }
 
 export async function ingest(db: Sql, kind: IngestKind, records: unknown[]): Promise<IngestResult> {
-  const schema = SCHEMAS[kind] as z.ZodType<Record<string, any>>
+  const schema = INGEST_RECORDS[kind] as z.ZodType<Record<string, any>>
   const errors: IngestError[] = []
   const good: Array<{ index: number; row: Record<string, any> }> = []
   const seen = new Map<string, number>()

@@ -1,10 +1,9 @@
 import type { Db } from '#app/db/db.server.ts'
 import { getDb } from '#app/db/index.server.ts'
-import { defineSchedule } from '#app/jobs/jobs.server.ts'
 import { observeGeneration } from './views-cache.server.ts'
 
 /*
-  The analytics views are refreshed CONCURRENTLY (readers are never blocked) every 5 minutes by a schedule, and a
+  The analytics views are refreshed CONCURRENTLY (readers are never blocked) every 5 minutes by a schedule (jobs.server.ts), and a
   few seconds after an ingest or a queue decision (debounced: a burst of writes costs one refresh).
 */
 
@@ -41,5 +40,3 @@ export function requestOpsRefresh(delayMs = 3000) {
   }, delayMs)
   pending.unref?.()
 }
-
-defineSchedule('ops.refresh-views', '*/5 * * * *', async () => ({ refreshed_at: await refreshOpsViews(await getDb()) }))
