@@ -1,0 +1,16 @@
+const Module = require('./node_modules/arima/wasm/native-sync.js')
+const bin = require('./node_modules/arima/wrapper/native.bin.js')
+const m = Module({ wasmBinary: bin })
+const fit = m.cwrap('fit_sarimax', 'number', ['array', 'array', 'number', 'number', 'number', 'number', 'number', 'number', 'number', 'number', 'number', 'number', 'number', 'boolean'])
+const pred = m.cwrap('predict_sarimax', 'number', ['number', 'array', 'array', 'array', 'number'])
+let s=0; const ts=[]; for (let i=0;i<100;i++){ s+= Math.sin(i)*2; ts.push(s+i) }
+const u = (a) => new Uint8Array(Float64Array.from(a).buffer)
+const model = fit(u(ts), u([]), 1,1,0, 0,0,0,0, 0, ts.length, 0, 6, false)
+console.log('model', model)
+const addr = pred(model, u(ts), u([]), u([]), 4)
+console.log('addr', addr, addr % 8)
+console.log(Array.from(m.HEAP32.subarray(addr/4, addr/4+12)))
+console.log(Array.from(new Float64Array(m.HEAPU8.buffer, addr - addr%8, 10)))
+const p = m.HEAP32[addr/4], e = m.HEAP32[addr/4+1]
+console.log('via ptrs', Array.from(m.HEAPF64.subarray(p/8, p/8+4)), Array.from(m.HEAPF64.subarray(e/8, e/8+4)))
+console.log('ts tail', ts.slice(-3))
