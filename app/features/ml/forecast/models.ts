@@ -239,7 +239,7 @@ function initialStates(y: number[], trend: Trend, season: Season, m: number) {
 }
 
 /** Fits one ETS variant by minimising the SSE. */
-export function fitEts(y: number[], trend: Trend, season: Season, m: number): EtsFit {
+export function fitEts(y: number[], trend: Trend, season: Season, m: number, opts: { refine?: boolean } = {}): EtsFit {
   const n = y.length
   const init = initialStates(y, trend, season, m)
   const scale = Math.max(1e-9, Math.sqrt(y.reduce((s, v) => s + (v - init.l0) ** 2, 0) / n) || Math.abs(init.l0) || 1)
@@ -267,15 +267,15 @@ export function fitEts(y: number[], trend: Trend, season: Season, m: number): Et
     const r = etsFilter(y, unpack(x), trend, season, m).sse
     return Number.isFinite(r) ? r : 1e300
   }
-  let best = nelderMead(objective, x0, { maxIter: 400 * x0.length })
+  let best = nelderMead(objective, x0, { maxIter: 200 * x0.length, tol: 1e-8 })
   // one restart from the optimum escapes most early stalls of the simplex
-  best = nelderMead(objective, best.x, { maxIter: 200 * x0.length })
+  best = nelderMead(objective, best.x, { maxIter: 100 * x0.length, tol: 1e-8 })
   // Short seasons: estimate the initial seasonal terms as well (as statsmodels' 'estimated' does); long ones (24, 52)
   // keep the first seasons' averages, where a simplex in 30–60 dimensions would cost more than it gains.
-  if (season !== 'none' && m <= 12) {
+  if (season !== 'none' && m <= 12 && opts.refine !== false) {
     const x1 = [...best.x, ...new Array(m).fill(0)]
-    const refined = nelderMead(objective, x1, { maxIter: 300 * x1.length })
-    if (refined.value < best.value) best = nelderMead(objective, refined.x, { maxIter: 100 * x1.length })
+    const refined = nelderMead(objective, x1, { maxIter: 150 * x1.length, tol: 1e-8 })
+    if (refined.value < best.value) best = nelderMead(objective, refined.x, { maxIter: 50 * x1.length, tol: 1e-8 })
   }
   const p = unpack(best.x)
   const r = etsFilter(y, p, trend, season, m)
@@ -294,14 +294,14 @@ export function etsVariants(y: number[], m: number): { trend: Trend; season: Sea
   return trends.flatMap((trend) => seasons.map((season) => ({ trend, season })))
 }
 
-/** Fits every variant and keeps the lowest AICc. */
+/** Fits every variant (seasonal initial terms from the data), keeps the lowest AICc, and refines that one. */
 export function fitAutoEts(y: number[], m: number): EtsFit {
   let best: EtsFit | null = null
   for (const v of etsVariants(y, m)) {
-    const f = fitEts(y, v.trend, v.season, m)
+    const f = fitEts(y, v.trend, v.season, m, { refine: false })
     if (!best || f.aicc < best.aicc) best = f
   }
-  return best!
+  return best!.season === 'none' ? best! : fitEts(y, best!.trend, best!.season, m)
 }
 
 export function forecastEts(fit: EtsFit, steps: number, opts: { paths?: number; seed?: number } = {}): Forecast {
