@@ -301,3 +301,46 @@ async function recentHistory(sql: Sql, datasetId: number, settings: ForecastSett
   const r = regularize(rows.map((x) => ({ t: toMillis(x.t), y: x.y === null ? NaN : Number(x.y) })), f)
   return r.values.length ? r : { ...r, start: periodOf(Date.now(), f) }
 }
+
+// ---------------------------------------------------------------- the UI's chart
+
+/** Forecast trainings the caller can see (for the page's picker). */
+export async function forecastTrainings(sql: Sql) {
+  const { rows } = await sql.query<{ id: number; predictor_name: string; model_id: number | null; dataset_name: string; created_at: Date }>(
+    `select id, predictor_name, model_id, dataset_name, created_at from public.training_jobs where problem_type = 'Forecast' order by id desc limit 200`,
+  )
+  return rows
+}
+
+/** History, forecast and interval of one series, for the model page's chart (same numbers as /inference/forecast). */
+export async function forecastChart(sql: Sql, trainId: number, opts: { unique_id?: string; steps?: number; confidence?: number }) {
+  const t = await loadTraining(sql, trainId)
+  if (t.problem_type !== 'Forecast') throw badRequest('train_id', `training ${t.id} is a ${t.problem_type} model`)
+  const { artefact: a } = await forecastModel(sql, t)
+  const series = a.series.find((s) => s.unique_id === opts.unique_id) ?? a.series[0]
+  const steps = Math.max(1, Math.min(a.max_steps, Math.round(opts.steps ?? a.spec.horizon)))
+  const confidence = opts.confidence && opts.confidence > 0.5 && opts.confidence < 1 ? opts.confidence : 0.95
+  const out = await generateForecast(sql, {
+    train_id: t.id,
+    steps,
+    frequency: a.spec.frequency,
+    unique_id: series.unique_id,
+    confidence,
+    history: Math.min(series.values.length, Math.max(48, 4 * steps)),
+  })
+  return {
+    train_id: t.id,
+    predictor_name: t.predictor_name,
+    frequency: a.spec.frequency,
+    max_steps: a.max_steps,
+    series_ids: a.series.map((s) => s.unique_id),
+    unique_id: series.unique_id,
+    steps,
+    confidence,
+    model: out.model_label,
+    history: out.history ?? [],
+    forecast: out.forecast,
+    leaderboard: series.leaderboard,
+    filled: series.filled,
+  }
+}
