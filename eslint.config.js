@@ -2,6 +2,7 @@ import js from '@eslint/js'
 import reactHooks from 'eslint-plugin-react-hooks'
 import globals from 'globals'
 import tseslint from 'typescript-eslint'
+import areas from './scripts/eslint/area-boundaries.js'
 
 export default tseslint.config(
   { ignores: ['build/', '.react-router/', 'node_modules', 'node_modules/', '.data/', 'playwright-report/', 'test-results/'] },
@@ -42,7 +43,7 @@ export default tseslint.config(
   },
   {
     // The API wrapper authenticates every request: identity (app/features/auth) is the one area the HTTP layer
-    // may use, through its caller, session and CSRF modules only.
+    // may use, through its public module (caller, session, CSRF).
     files: ['app/http/**'],
     rules: {
       'no-restricted-imports': [
@@ -50,13 +51,22 @@ export default tseslint.config(
         {
           patterns: [
             {
-              regex: '(^#app/|/|^)features/(?!auth/(caller|csrf|session)\\.server\\.ts$)',
-              message: 'app/http may use only the auth area (caller, session, CSRF); other areas register with shared code instead of being imported by it.',
+              regex: '(^#app/|/|^)features/(?!auth/auth\\.server\\.ts$)',
+              message: 'app/http may use only the auth area, through auth.server.ts; other areas register with shared code instead of being imported by it.',
             },
           ],
         },
       ],
     },
+  },
+  {
+    // An area is imported only through its public modules: <area>.server.ts, schemas.ts and its other top-level plain
+    // modules (docs/decisions/010-area-rooms.md). Tests and benchmarks may reach into an area's rooms.
+    files: ['app/**/*.{ts,tsx}', 'server/**/*.ts', 'scripts/**/*.ts'],
+    ignores: ['**/*.test.ts', '**/*.test.tsx'],
+    plugins: { areas },
+    // ops: its public module is the next step of issue 17 item 6.
+    rules: { 'areas/public-only': ['error', { pending: ['ops'] }] },
   },
   {
     // Playwright fixtures use `use()` and empty destructuring by design.

@@ -1,7 +1,7 @@
 import { getDb } from '#app/db/index.server.ts'
 import { demoLogins, seedDemo } from '#app/demo/seed.server.ts'
 import { getEnv } from '#app/env.server.ts'
-import { initAuthProvider } from '#app/features/auth/provider.server.ts'
+import { initAuthProvider } from '#app/features/auth/auth.server.ts'
 
 /**
  * Everything a process does once before serving: open + migrate the database, seed demo data on the

@@ -11,8 +11,8 @@ export const links: Route.LinksFunction = () => [
 ]
 
 export async function loader({ request }: Route.LoaderArgs) {
-  const { getSessionCaller } = await import('./features/auth/session.server.ts')
-  const { csrfToken } = await import('./features/auth/csrf.server.ts')
+  const { getSessionCaller } = await import('./features/auth/auth.server.ts')
+  const { csrfToken } = await import('./features/auth/auth.server.ts')
   const { caller, headers } = await getSessionCaller(request)
   const user = caller
     ? {

@@ -119,8 +119,8 @@ function pgCpuSeconds(dbName: string): number {
 
 async function main() {
   const { getDb, closeDb } = await import('#app/db/index.server.ts')
-  const { createTenant, provisionUser } = await import('#app/features/users/provision.server.ts')
-  const { builtinProvider } = await import('#app/features/auth/provider.server.ts')
+  const { createTenant, provisionUser } = await import('#app/features/auth/auth.server.ts')
+  const { builtinProvider } = await import('#app/features/auth/auth.server.ts')
   const upload = await import('#app/routes/api.v1.dataset.upload.ts')
   const db = await getDb()
   const sql = db.raw as postgres.Sql

@@ -33,8 +33,8 @@ const ROOT = path.resolve(import.meta.dirname, '..')
 
 const { openPostgres, asCaller } = await import('../app/db/db.server.ts')
 const { migrate } = await import('../app/db/migrate.server.ts')
-const { createTenant } = await import('../app/features/users/provision.server.ts')
-const { signAccessToken } = await import('../app/features/auth/tokens.server.ts')
+const { createTenant } = await import('../app/features/auth/auth.server.ts')
+const { signAccessToken } = await import('../app/features/auth/auth.server.ts')
 
 const TARGETS: Record<string, [number, number, number]> = {
   'dashboard/summary': [15, 30, 50],

@@ -22,7 +22,7 @@ import {
 import { migrate, OWN_SCHEMAS, resetSchema } from '../app/db/migrate.server.ts'
 import { demoLogins, seedDemo } from '../app/demo/seed.server.ts'
 import { getEnv } from '../app/env.server.ts'
-import { signAccessToken } from '../app/features/auth/tokens.server.ts'
+import { signAccessToken } from '../app/features/auth/auth.server.ts'
 
 const [command, ...args] = process.argv.slice(2)
 const env = getEnv()

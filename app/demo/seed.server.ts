@@ -1,5 +1,5 @@
 import type { Db, Sql } from '#app/db/db.server.ts'
-import { createTenant, provisionUser } from '#app/features/users/provision.server.ts'
+import { createTenant, provisionUser } from '#app/features/auth/auth.server.ts'
 import { seededRandom } from './random.ts'
 
 export const DEMO_PASSWORD = 'hotdash-demo'

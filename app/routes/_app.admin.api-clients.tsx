@@ -7,13 +7,14 @@ export const meta = () => [{ title: 'API clients & keys · Hot Dash' }]
 
 export async function loader({ request }: Route.LoaderArgs) {
   const { uiLoader } = await import('#app/http/ui.server.ts')
-  const { listApiClients } = await import('#app/features/auth/api-keys.server.ts')
+  const { listApiClients } = await import('#app/features/auth/auth.server.ts')
   return uiLoader(request, 'api_clients.manage', async (db) => ({ clients: await listApiClients(db) }))
 }
 
 export async function action({ request }: Route.ActionArgs) {
   const { uiAction, formObject } = await import('#app/http/ui.server.ts')
-  const keys = await import('#app/features/auth/api-keys.server.ts')
+  const keys = await import('#app/features/auth/auth.server.ts')
+  const { registerClientInput } = await import('#app/features/auth/schemas.ts')
   const res = await uiAction(request, 'api_clients.manage', async (db, caller, form) => {
     switch (form.get('intent')) {
       case 'revoke-client':
@@ -21,7 +22,7 @@ export async function action({ request }: Route.ActionArgs) {
       case 'revoke-key':
         return keys.revokeApiKey(db, String(form.get('id')))
       default: {
-        const input = keys.registerClientInput.parse({ ...formObject(form), scopes: form.getAll('scopes').map(String) })
+        const input = registerClientInput.parse({ ...formObject(form), scopes: form.getAll('scopes').map(String) })
         return { client: await keys.registerApiClient(db, caller, input), wantsKey: form.get('issue_key') === 'on' }
       }
     }

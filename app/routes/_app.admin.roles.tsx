@@ -6,7 +6,7 @@ export const meta = () => [{ title: 'Roles & permissions · Hot Dash' }]
 
 export async function loader({ request }: Route.LoaderArgs) {
   const { uiLoader } = await import('#app/http/ui.server.ts')
-  const { listPermissions, listRoles } = await import('#app/features/rbac/rbac.server.ts')
+  const { listPermissions, listRoles } = await import('#app/features/auth/auth.server.ts')
   return uiLoader(request, 'rbac.read', async (db, caller) => ({
     roles: (await listRoles(db)).data,
     permissions: (await listPermissions(db)).data,
@@ -16,14 +16,15 @@ export async function loader({ request }: Route.LoaderArgs) {
 
 export async function action({ request }: Route.ActionArgs) {
   const { uiAction, formObject } = await import('#app/http/ui.server.ts')
-  const rbac = await import('#app/features/rbac/rbac.server.ts')
+  const rbac = await import('#app/features/auth/auth.server.ts')
+  const { createPermissionInput, createRoleInput } = await import('#app/features/auth/schemas.ts')
   return uiAction(request, 'rbac.write', async (db, caller, form) => {
     const f = formObject(form)
     switch (form.get('intent')) {
       case 'create-role':
-        return rbac.createRole(db, caller, rbac.createRoleInput.parse({ ...f, tenant_id: caller.tenantId }))
+        return rbac.createRole(db, caller, createRoleInput.parse({ ...f, tenant_id: caller.tenantId }))
       case 'create-permission':
-        return rbac.createPermission(db, caller, rbac.createPermissionInput.parse({ ...f, tenant_id: caller.tenantId }))
+        return rbac.createPermission(db, caller, createPermissionInput.parse({ ...f, tenant_id: caller.tenantId }))
       case 'grant':
         return rbac.grantPermission(db, f.role, f.permission)
       default:

@@ -9,8 +9,8 @@ const PAGE = 50
 
 export async function loader({ request }: Route.LoaderArgs) {
   const { uiLoader } = await import('#app/http/ui.server.ts')
-  const { listUsers } = await import('#app/features/users/users.server.ts')
-  const { listRoles } = await import('#app/features/rbac/rbac.server.ts')
+  const { listUsers } = await import('#app/features/auth/auth.server.ts')
+  const { listRoles } = await import('#app/features/auth/auth.server.ts')
   const skip = Math.max(0, Number(new URL(request.url).searchParams.get('skip')) || 0)
   return uiLoader(request, 'users.read', async (db, caller) => ({
     users: await listUsers(db, { skip, limit: PAGE }),
@@ -22,12 +22,13 @@ export async function loader({ request }: Route.LoaderArgs) {
 
 export async function action({ request }: Route.ActionArgs) {
   const { uiAction, formObject } = await import('#app/http/ui.server.ts')
-  const users = await import('#app/features/users/users.server.ts')
+  const users = await import('#app/features/auth/auth.server.ts')
+  const { createUserInput } = await import('#app/features/auth/schemas.ts')
   return uiAction(request, 'users.write', async (db, caller, form) => {
     const intent = form.get('intent')
     if (intent === 'deactivate' || intent === 'activate') return users.setUserActive(db, String(form.get('id')), intent === 'activate')
     const f = formObject(form)
-    const input = users.createUserInput.parse({ ...f, tenant_id: caller.tenantId, roles: form.getAll('roles').map(String) })
+    const input = createUserInput.parse({ ...f, tenant_id: caller.tenantId, roles: form.getAll('roles').map(String) })
     return users.createUser(db, caller, input)
   })
 }

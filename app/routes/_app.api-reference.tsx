@@ -4,7 +4,7 @@ import type { Route } from './+types/_app.api-reference'
 export const meta = () => [{ title: 'API reference · Hot Dash' }]
 
 export async function loader({ request }: Route.LoaderArgs) {
-  const { requireCaller } = await import('#app/features/auth/session.server.ts')
+  const { requireCaller } = await import('#app/features/auth/auth.server.ts')
   const { buildOpenApi } = await import('#app/http/openapi.server.ts')
   await requireCaller(request)
   return buildOpenApi()

@@ -55,8 +55,8 @@ export async function loader({ request, params }: Route.LoaderArgs) {
 export async function action({ request, params }: Route.ActionArgs) {
   const { asCaller } = await import('#app/db/db.server.ts')
   const { getDb } = await import('#app/db/index.server.ts')
-  const { requireCaller } = await import('#app/features/auth/session.server.ts')
-  const { verifyCsrf } = await import('#app/features/auth/csrf.server.ts')
+  const { requireCaller } = await import('#app/features/auth/auth.server.ts')
+  const { verifyCsrf } = await import('#app/features/auth/auth.server.ts')
   const { toApiError } = await import('#app/http/api-route.server.ts')
   const stats = await import('#app/features/datasets/datasets.server.ts')
   const files = await import('#app/features/datasets/datasets.server.ts')

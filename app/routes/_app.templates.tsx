@@ -32,7 +32,7 @@ export async function loader({ request }: Route.LoaderArgs) {
 export async function action({ request }: Route.ActionArgs) {
   const { uiAction } = await import('#app/http/ui.server.ts')
   const t = await import('#app/features/templates/templates.server.ts')
-  const { templateInput } = await import('#app/features/templates/template-schema.ts')
+  const { templateInput } = await import('#app/features/templates/schemas.ts')
   const { badRequest } = await import('#app/http/errors.server.ts')
   return uiAction(request, 'templates.write', async (db, caller, form) => {
     const intent = form.get('intent')

@@ -6,7 +6,7 @@ import { CsrfInput, Logo } from '#app/components/ui.tsx'
 import type { Route } from './+types/_app'
 
 export async function loader({ request }: Route.LoaderArgs) {
-  const { requireCaller } = await import('#app/features/auth/session.server.ts')
+  const { requireCaller } = await import('#app/features/auth/auth.server.ts')
   const { caller } = await requireCaller(request)
   return { nav: navFor([...caller.permissions]) }
 }

@@ -1,5 +1,5 @@
-import { z } from 'zod'
-import { issueApiKey } from '#app/features/auth/login.server.ts'
+import { issueApiKey } from '#app/features/auth/auth.server.ts'
+import { apiKeyInput } from '#app/features/auth/schemas.ts'
 import { api } from '#app/http/api-route.server.ts'
 
 const route = api({
@@ -9,12 +9,7 @@ const route = api({
     auth: 'none',
     rateLimit: 'default',
     status: 201,
-    body: z.object({
-      client_id: z.string().min(1, 'is required').max(100),
-      client_secret: z.string().min(1, 'is required').max(200),
-      scope: z.array(z.string().min(1)).max(50).optional(),
-      expires_in_days: z.number().int().min(1).max(365).optional(),
-    }),
+    body: apiKeyInput,
     handler: ({ body, request, db }) => issueApiKey(request, db, body),
   },
 })

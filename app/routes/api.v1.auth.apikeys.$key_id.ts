@@ -1,14 +1,13 @@
-import { z } from 'zod'
-import { revokeApiKey } from '#app/features/auth/api-keys.server.ts'
+import { revokeApiKey } from '#app/features/auth/auth.server.ts'
+import { keyIdParams } from '#app/features/auth/schemas.ts'
 import { api } from '#app/http/api-route.server.ts'
-import { uuidParam } from '#app/http/schemas.ts'
 
 const route = api({
   DELETE: {
     summary: 'Revoke an API key',
     tags: ['Auth'],
     permission: 'api_clients.manage',
-    params: z.object({ key_id: uuidParam }),
+    params: keyIdParams,
     handler: ({ db, params }) => revokeApiKey(db, params.key_id),
   },
 })

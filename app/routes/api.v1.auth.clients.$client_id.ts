@@ -1,14 +1,13 @@
-import { z } from 'zod'
-import { revokeApiClient } from '#app/features/auth/api-keys.server.ts'
+import { revokeApiClient } from '#app/features/auth/auth.server.ts'
+import { clientIdParams } from '#app/features/auth/schemas.ts'
 import { api } from '#app/http/api-route.server.ts'
-import { uuidParam } from '#app/http/schemas.ts'
 
 const route = api({
   DELETE: {
     summary: 'Revoke an API client and all its keys',
     tags: ['Auth'],
     permission: 'api_clients.manage',
-    params: z.object({ client_id: uuidParam }),
+    params: clientIdParams,
     handler: ({ db, params }) => revokeApiClient(db, params.client_id),
   },
 })

@@ -1,4 +1,5 @@
-import { listApiClients, registerApiClient, registerClientInput } from '#app/features/auth/api-keys.server.ts'
+import { listApiClients, registerApiClient } from '#app/features/auth/auth.server.ts'
+import { registerClientInput } from '#app/features/auth/schemas.ts'
 import { api } from '#app/http/api-route.server.ts'
 
 const route = api({

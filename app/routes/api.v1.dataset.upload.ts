@@ -1,4 +1,4 @@
-import { uploadEndpoint } from '#app/features/datasets/upload/endpoint.server.ts'
+import { uploadEndpoint } from '#app/features/datasets/datasets.server.ts'
 import { api } from '#app/http/api-route.server.ts'
 
 const route = api({ POST: uploadEndpoint })

@@ -1,5 +1,5 @@
-import { z } from 'zod'
-import { login } from '#app/features/auth/login.server.ts'
+import { login } from '#app/features/auth/auth.server.ts'
+import { loginForm } from '#app/features/auth/schemas.ts'
 import { api } from '#app/http/api-route.server.ts'
 
 const route = api({
@@ -9,14 +9,7 @@ const route = api({
     auth: 'none',
     rateLimit: 'default',
     bodyType: 'form',
-    body: z.object({
-      username: z.string().min(1, 'is required').max(254),
-      password: z.string().min(1, 'is required').max(200),
-      grant_type: z.string().optional(),
-      scope: z.string().optional(),
-      client_id: z.string().optional(),
-      client_secret: z.string().optional(),
-    }),
+    body: loginForm,
     handler: ({ body, request, db }) => login(request, db, body.username, body.password),
   },
 })

@@ -1,4 +1,4 @@
-import { getUser } from '#app/features/users/users.server.ts'
+import { getUser } from '#app/features/auth/auth.server.ts'
 import { api } from '#app/http/api-route.server.ts'
 
 const route = api({

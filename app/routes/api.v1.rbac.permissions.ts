@@ -1,4 +1,5 @@
-import { createPermission, createPermissionInput, listPermissions } from '#app/features/rbac/rbac.server.ts'
+import { createPermission, listPermissions } from '#app/features/auth/auth.server.ts'
+import { createPermissionInput } from '#app/features/auth/schemas.ts'
 import { api } from '#app/http/api-route.server.ts'
 
 const route = api({

@@ -1,4 +1,5 @@
-import { createRole, createRoleInput, listRoles } from '#app/features/rbac/rbac.server.ts'
+import { createRole, listRoles } from '#app/features/auth/auth.server.ts'
+import { createRoleInput } from '#app/features/auth/schemas.ts'
 import { api } from '#app/http/api-route.server.ts'
 
 const route = api({

@@ -1,5 +1,5 @@
-import { z } from 'zod'
-import { refreshTokens } from '#app/features/auth/login.server.ts'
+import { refreshTokens } from '#app/features/auth/auth.server.ts'
+import { refreshTokenQuery } from '#app/features/auth/schemas.ts'
 import { api } from '#app/http/api-route.server.ts'
 
 const route = api({
@@ -8,7 +8,7 @@ const route = api({
     tags: ['Login'],
     auth: 'none',
     rateLimit: 'default',
-    query: z.object({ refresh_token: z.string().min(10, 'is required') }),
+    query: refreshTokenQuery,
     handler: ({ query, request, db }) => refreshTokens(request, db, query.refresh_token),
   },
 })

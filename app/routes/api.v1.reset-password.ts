@@ -1,5 +1,5 @@
-import { z } from 'zod'
-import { password, resetPassword } from '#app/features/users/users.server.ts'
+import { resetPassword } from '#app/features/auth/auth.server.ts'
+import { resetPasswordQuery } from '#app/features/auth/schemas.ts'
 import { api } from '#app/http/api-route.server.ts'
 
 const route = api({
@@ -7,7 +7,7 @@ const route = api({
     summary: "Reset a password: your own, or (with users.write) another user's in your tenant",
     tags: ['Login'],
     rateLimit: 'auth',
-    query: z.object({ user_name: z.string().min(1, 'is required').max(254), new_password: password }),
+    query: resetPasswordQuery,
     handler: ({ db, caller, query }) => resetPassword(db, caller, query.user_name, query.new_password),
   },
 })

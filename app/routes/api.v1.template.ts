@@ -1,5 +1,5 @@
 import { createTemplate } from '#app/features/templates/templates.server.ts'
-import { templateInput } from '#app/features/templates/template-schema.ts'
+import { templateInput } from '#app/features/templates/schemas.ts'
 import { api } from '#app/http/api-route.server.ts'
 
 const route = api({

@@ -1,23 +1,21 @@
-import { z } from 'zod'
-import { getUser, setUserActive } from '#app/features/users/users.server.ts'
+import { getUser, setUserActive } from '#app/features/auth/auth.server.ts'
+import { userActiveInput, userIdParams } from '#app/features/auth/schemas.ts'
 import { api } from '#app/http/api-route.server.ts'
-
-const params = z.object({ user_id: z.string().max(64) })
 
 const route = api({
   GET: {
     summary: 'A user by id (integer id or auth UUID)',
     tags: ['Users'],
     permission: 'users.read',
-    params,
+    params: userIdParams,
     handler: ({ db, params }) => getUser(db, params.user_id),
   },
   PATCH: {
     summary: 'Activate or deactivate a user',
     tags: ['Users'],
     permission: 'users.write',
-    params,
-    body: z.object({ is_active: z.boolean() }),
+    params: userIdParams,
+    body: userActiveInput,
     handler: ({ db, params, body }) => setUserActive(db, params.user_id, body.is_active),
   },
 })

@@ -1,4 +1,5 @@
-import { createUser, createUserInput, userOut } from '#app/features/users/users.server.ts'
+import { createUser } from '#app/features/auth/auth.server.ts'
+import { createUserInput, userOut } from '#app/features/auth/schemas.ts'
 import { api } from '#app/http/api-route.server.ts'
 
 const route = api({

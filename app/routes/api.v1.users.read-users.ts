@@ -1,14 +1,13 @@
-import { z } from 'zod'
-import { listUsers } from '#app/features/users/users.server.ts'
+import { listUsers } from '#app/features/auth/auth.server.ts'
+import { usersPageQuery } from '#app/features/auth/schemas.ts'
 import { api } from '#app/http/api-route.server.ts'
-import { page } from '#app/http/schemas.ts'
 
 const route = api({
   GET: {
     summary: "List your tenant's users",
     tags: ['Users'],
     permission: 'users.read',
-    query: z.object(page),
+    query: usersPageQuery,
     handler: ({ db, query }) => listUsers(db, query),
   },
 })

@@ -9,14 +9,14 @@ function safeRedirect(to: string | null) {
 }
 
 export async function loader({ request }: Route.LoaderArgs) {
-  const { getSessionCaller } = await import('#app/features/auth/session.server.ts')
+  const { getSessionCaller } = await import('#app/features/auth/auth.server.ts')
   const { caller, headers } = await getSessionCaller(request)
   if (caller) throw redirect(safeRedirect(new URL(request.url).searchParams.get('redirectTo')), { headers })
   return null
 }
 
 export async function action({ request }: Route.ActionArgs) {
-  const { startBrowserSession } = await import('#app/features/auth/session.server.ts')
+  const { startBrowserSession } = await import('#app/features/auth/auth.server.ts')
   const { toApiError } = await import('#app/http/api-route.server.ts')
   const { readFormData } = await import('#app/http/body.server.ts')
   // Anyone can post here: the form is read within the body limit (413 past it), never whole first.

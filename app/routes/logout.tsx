@@ -7,6 +7,6 @@ export async function loader() {
 
 /** Ends the session server-side (refresh token family revoked), then clears the cookies. */
 export async function action({ request }: Route.ActionArgs) {
-  const { endBrowserSession } = await import('#app/features/auth/session.server.ts')
+  const { endBrowserSession } = await import('#app/features/auth/auth.server.ts')
   return redirect('/login', { headers: await endBrowserSession(request) })
 }

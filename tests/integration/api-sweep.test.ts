@@ -1,6 +1,6 @@
 import crypto from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { signAccessToken } from '#app/features/auth/tokens.server.ts'
+import { signAccessToken } from '#app/features/auth/auth.server.ts'
 import { resetAllRateLimits } from '#app/http/rate-limit.server.ts'
 import { json, setupTestApp, type TestApp, type TestTenant } from '#tests/support/app.ts'
 
@@ -171,7 +171,7 @@ describe('every API operation', () => {
     resetAllRateLimits()
     const refresh = await json(app.fetch(`/api/v1/refresh?refresh_token=${deadToken()}`, { method: 'POST' }))
     expect(refresh).toMatchObject({ status: 401, body: { error: { code: 'AUTH_REQUIRED' } } })
-  })
+  }, 180_000) // grows with the number of operations
 
   it('answers garbage from an authenticated user with a 4xx envelope, never a 500', async () => {
     const failures: string[] = []
@@ -185,7 +185,7 @@ describe('every API operation', () => {
       }
     }
     expect(failures).toEqual([])
-  })
+  }, 180_000)
 })
 
 describe('an unknown API path', () => {

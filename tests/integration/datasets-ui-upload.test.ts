@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { csrfToken } from '#app/features/auth/csrf.server.ts'
+import { csrfToken } from '#app/features/auth/auth.server.ts'
 import { consumeRateLimit } from '#app/http/rate-limit.server.ts'
 import { action } from '#app/routes/_app.datasets_.upload.tsx'
 import { createTemplate, json, setupTestApp, uploadCsv, type TestApp, type TestTenant, type TestUser } from '#tests/support/app.ts'

@@ -182,7 +182,7 @@ describe('db:reset on a database that is not on this machine', () => {
       const name = new URL(remoteUrl).pathname.slice(1)
       const r = await run(['reset'], { DATABASE_URL: remoteUrl })
       expect(r.status).toBe(1)
-      expect(r.stdout).toMatch(new RegExp(`db:reset drops, in database "${name}" on ${os.hostname()}:\\d+: public \\(\\d+ tables\\), app \\(`))
+      expect(r.stdout).toMatch(new RegExp(`db:reset drops, in database "${name}" on ${os.hostname()}:\\d+: public \\(\\d+ tables(, \\d+ views)?\\), app \\(`))
       expect(r.stderr).toContain(`--yes-drop ${name}`)
       const check = openPostgres(database.url!, { max: 1 })
       expect((await check.query(`select to_regclass('public.tenants') is not null as present`)).rows[0].present).toBe(true)

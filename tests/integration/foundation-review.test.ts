@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { asCaller, openPglite } from '#app/db/db.server.ts'
 import { migrate, readMigrations } from '#app/db/migrate.server.ts'
-import { signAccessToken } from '#app/features/auth/tokens.server.ts'
+import { signAccessToken } from '#app/features/auth/auth.server.ts'
 import { json, setupTestApp, type TestApp, type TestTenant } from '#tests/support/app.ts'
 
 /*

@@ -1,7 +1,7 @@
 import { SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { asCaller } from '#app/db/db.server.ts'
-import { signingKey } from '#app/features/auth/tokens.server.ts'
+import { signingKey } from '#app/features/auth/auth.server.ts'
 import { json, setupTestApp, type TestApp, type TestTenant } from '#tests/support/app.ts'
 
 let app: TestApp
@@ -308,7 +308,7 @@ describe('conventions', () => {
 
 describe('browser sessions', () => {
   it('parallel page loads with an expired access cookie share one refresh (no false token-reuse logout)', async () => {
-    const { getSessionCaller } = await import('#app/features/auth/session.server.ts')
+    const { getSessionCaller } = await import('#app/features/auth/auth.server.ts')
     const u = await app.createUser(a.id, 'viewer')
     const cookie = `hd_rt=${u.tokens.refresh_token}`
     // Separate requests, as a page load plus a fetcher would send them.
@@ -321,7 +321,7 @@ describe('browser sessions', () => {
   })
 
   it('cookie-authenticated mutations need the CSRF token; bearer requests do not', async () => {
-    const { csrfToken } = await import('#app/features/auth/csrf.server.ts')
+    const { csrfToken } = await import('#app/features/auth/auth.server.ts')
     const cookie = { cookie: `hd_at=${a.admin.tokens.access_token}` }
     expect((await app.fetch('/api/v1/rbac/roles/', { headers: cookie })).status).toBe(200)
     const without = await json(app.fetch('/api/v1/rbac/roles/', { method: 'POST', headers: cookie, json: { name: 'csrf_a', tenant_id: a.id } }))

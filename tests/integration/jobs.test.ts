@@ -157,7 +157,8 @@ describe('enqueue → worker → mirror row', () => {
     const otherTenant = await enqueueJob(app.db, 'test.double', { n: 1 }, { tenantId: b.id, singletonKey: 'nightly' })
     expect(otherTenant.existing).toBeUndefined()
     await waitStatus(first.id, 'running')
-    gates.get(key)!()
+    // 'running' is written before the handler reaches its gate: wait for the gate itself
+    ;(await waitFor('the handler at its gate', async () => gates.get(key)))()
     await waitStatus(first.id, 'completed')
     const third = await enqueueJob(app.db, 'test.steps', { key: 'x' }, { tenantId: a.id, singletonKey: 'nightly' })
     expect(third.id).not.toBe(first.id)
@@ -170,7 +171,7 @@ describe('enqueue → worker → mirror row', () => {
     await waitFor('progress 30', async () => (await row(id))?.progress === 30)
     const mid = await json(app.fetch(`/api/v1/jobs/${id}`, { headers: a.viewer.auth }))
     expect(mid.body).toMatchObject({ status: 'running', progress: 30, message: 'step 1 of 3' })
-    gates.get(key)!()
+    ;(await waitFor('the handler at its gate', async () => gates.get(key)))()
     const done = await waitStatus(id, 'completed')
     expect(done).toMatchObject({ progress: 100, message: 'step 3 of 3', result: { ok: true } })
   })

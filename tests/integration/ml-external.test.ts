@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { resetEnvCache } from '#app/env.server.ts'
-import { signAccessToken } from '#app/features/auth/tokens.server.ts'
+import { signAccessToken } from '#app/features/auth/auth.server.ts'
 import { signTrainerToken } from '#app/features/ml/engines.server.ts'
 import { featureImportance } from '#app/features/ml/explain.ts'
 import '#app/features/ml/jobs.server.ts'

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateOpsData, insertOpsData, type OpsData } from '#app/demo/ops.server.ts'
 import { seededRandom } from '#app/demo/random.ts'
-import { signAccessToken } from '#app/features/auth/tokens.server.ts'
+import { signAccessToken } from '#app/features/auth/auth.server.ts'
 import { redactPii } from '#app/features/ops/redact.ts'
 import { resetAllRateLimits } from '#app/http/rate-limit.server.ts'
 import { json, setupTestApp, type TestApp, type TestTenant } from '#tests/support/app.ts'

@@ -5,8 +5,7 @@ import { createStaticHandler, isRouteErrorResponse, matchRoutes } from 'react-ro
 import { analyticsAliases } from '#app/api-aliases.ts'
 import type { Db } from '#app/db/db.server.ts'
 import { installDb } from '#app/db/index.server.ts'
-import { builtinProvider, type TokenSet } from '#app/features/auth/provider.server.ts'
-import { createTenant, provisionUser } from '#app/features/users/provision.server.ts'
+import { builtinProvider, createTenant, provisionUser, type TokenSet } from '#app/features/auth/auth.server.ts'
 import { resetAllRateLimits } from '#app/http/rate-limit.server.ts'
 import { createTestDatabase, type TestDatabase } from './db.ts'
 

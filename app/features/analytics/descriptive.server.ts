@@ -1,5 +1,5 @@
 import type { Sql } from '#app/db/db.server.ts'
-import type { Caller } from '#app/features/auth/caller.server.ts'
+import type { Caller } from '#app/features/auth/auth.server.ts'
 import type { ColumnSpec } from '#app/features/templates/template-schema.ts'
 import { badRequest } from '#app/http/errors.server.ts'
 import type { DescriptiveInput, DescriptiveMetric } from './schemas.ts'

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto'
 import type { Sql } from '#app/db/db.server.ts'
-import type { Caller } from '#app/features/auth/caller.server.ts'
+import type { Caller } from '#app/features/auth/auth.server.ts'
 import { ApiError, badRequest } from '#app/http/errors.server.ts'
 import { periodLabel, periodSql } from './periods.ts'
 import { AliasedFeatures, fitLinear, predict, predictInterval, type LinearFit, type MomentSet } from './regression.ts'

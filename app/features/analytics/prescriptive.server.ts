@@ -1,5 +1,5 @@
 import type { Sql } from '#app/db/db.server.ts'
-import type { Caller } from '#app/features/auth/caller.server.ts'
+import type { Caller } from '#app/features/auth/auth.server.ts'
 import { ApiError, badRequest } from '#app/http/errors.server.ts'
 import { signedAmount } from './diagnostic.server.ts'
 import { quadForm } from './linalg.ts'

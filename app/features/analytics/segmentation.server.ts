@@ -1,5 +1,5 @@
 import type { Sql } from '#app/db/db.server.ts'
-import type { Caller } from '#app/features/auth/caller.server.ts'
+import type { Caller } from '#app/features/auth/auth.server.ts'
 import { physicalTable } from '#app/features/datasets/datasets.server.ts'
 import { badRequest, notFound } from '#app/http/errors.server.ts'
 import { runInThread } from '#app/jobs/thread-pool.server.ts'

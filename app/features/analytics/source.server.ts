@@ -1,5 +1,5 @@
 import { setCaller, type Sql } from '#app/db/db.server.ts'
-import type { Caller } from '#app/features/auth/caller.server.ts'
+import type { Caller } from '#app/features/auth/auth.server.ts'
 import { ident } from '#app/features/datasets/datasets.server.ts'
 import type { DataType } from '#app/features/templates/column-types.ts'
 import type { ColumnSpec } from '#app/features/templates/template-schema.ts'

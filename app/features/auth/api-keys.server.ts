@@ -1,4 +1,3 @@
-import { z } from 'zod'
 import { scopedTo, type Claims, type Db, type Sql } from '#app/db/db.server.ts'
 import { getDb } from '#app/db/index.server.ts'
 import { ApiError, authRequired, badRequest, notFound } from '#app/http/errors.server.ts'
@@ -17,11 +16,6 @@ export interface ApiClientRow {
   created_at: Date
   revoked_at: Date | null
 }
-
-export const registerClientInput = z.object({
-  name: z.string().trim().min(1, 'is required').max(100),
-  scopes: z.array(z.string().min(1)).min(1, 'choose at least one scope').max(50),
-})
 
 /**
  * Registers an API client for the caller's tenant. The secret is returned once and stored as a scrypt hash.

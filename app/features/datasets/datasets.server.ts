@@ -7,6 +7,7 @@ export { datasetSilver, forEachSilverBatch, type SilverBatch } from './catalog/r
 export { deleteFile, downloadFile, fileErrorReport, getFileById, listFiles, viewFile } from './files/files.server.ts'
 export { computeStatistics, getStatistics, requestStatistics, STATISTICS_JOB, type ColumnStats, type DatasetStatistics } from './statistics/statistics.server.ts'
 export { uploadDataset } from './upload/upload.server.ts'
+export { uploadEndpoint } from './upload/endpoint.server.ts'
 export { addFiles } from './upload/add-files.server.ts'
 export { MAX_FILE_BYTES, MAX_FILES, MAX_UPLOAD_BODY_BYTES } from './receive/receive.server.ts'
 export { createDataset, type FileOut, type UploadResult } from './load/load-file.server.ts'

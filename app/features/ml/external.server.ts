@@ -1,5 +1,5 @@
 import type { Db } from '#app/db/db.server.ts'
-import { authenticateRequest } from '#app/features/auth/caller.server.ts'
+import { authenticateRequest } from '#app/features/auth/auth.server.ts'
 import { ApiError, authRequired, conflict, forbidden, fromZod, notFound } from '#app/http/errors.server.ts'
 import { getFileStore } from '#app/storage/storage.server.ts'
 import { parseJsonModel } from './tree-model.ts'

@@ -1,5 +1,5 @@
 import type { Db, Sql } from '#app/db/db.server.ts'
-import type { Caller } from '#app/features/auth/caller.server.ts'
+import type { Caller } from '#app/features/auth/auth.server.ts'
 import { forEachSilverBatch } from '#app/features/datasets/datasets.server.ts'
 import { ApiError, conflict, notFound } from '#app/http/errors.server.ts'
 import { cancelJob, enqueueJob, jobStateColumns, type JobContext } from '#app/jobs/jobs.server.ts'

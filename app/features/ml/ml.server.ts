@@ -1,5 +1,5 @@
 import type { Db, Sql } from '#app/db/db.server.ts'
-import type { Caller } from '#app/features/auth/caller.server.ts'
+import type { Caller } from '#app/features/auth/auth.server.ts'
 import { ApiError, notFound } from '#app/http/errors.server.ts'
 import { cancelJob, isJobId } from '#app/jobs/jobs.server.ts'
 import { reconcileTrainings } from './jobs.server.ts'

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { simulateDetector, type SimulationResult } from '#tests/support/detector-simulation.ts'
+import { scoreRecentHoursV1 } from '#tests/support/detector-v1.ts'
 import { DETECTOR, HOUR_MS, median, pooledDispersion, scoreRecentHours, type HourTotals } from './detector.ts'
 
 const WEEK = 168 * HOUR_MS
@@ -109,5 +110,18 @@ describe('simulation over weeks of seasonal synthetic data', () => {
     expect(detection).toBeGreaterThanOrEqual(0.95)
     expect(falseAlarms).toBeLessThanOrEqual(1)
     expect(sum((r) => r.quietFlagged)).toBe(0)
+  }, 60_000)
+
+  it.each(profiles)('$name: before issue 15 (the v1 detector on the same data), for the record', ({ name, profile }) => {
+    const runs: SimulationResult[] = [1, 2, 3].map((seed) => simulateDetector({ profile, seed, detector: scoreRecentHoursV1 }))
+    const sum = (f: (r: SimulationResult) => number) => runs.reduce((s, r) => s + f(r), 0)
+    const weeks = sum((r) => r.weeks)
+    console.log(
+      `[detector simulation, BEFORE (v1)] ${name}: outages detected ${sum((r) => r.outagesDetected)}/${sum((r) => r.outageHours)} ` +
+        `(${((100 * sum((r) => r.outagesDetected)) / sum((r) => r.outageHours)).toFixed(1)} %), false alarms ${sum((r) => r.falseAlarms)} in ${weeks} tenant-weeks ` +
+        `(${(sum((r) => r.falseAlarms) / weeks).toFixed(2)}/week), quiet hours flagged ${sum((r) => r.quietFlagged)} of ${sum((r) => r.quietHours)} tested`,
+    )
+    // the defect issue 15.5 reported: the old scale let noisy baselines hide full outages
+    expect(sum((r) => r.outagesDetected) / sum((r) => r.outageHours)).toBeLessThan(0.95)
   }, 60_000)
 })

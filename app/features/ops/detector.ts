@@ -26,7 +26,7 @@
     false-alarm rate under Poisson noise is at most 1.4 % per hour at any level (at expected 6.25, where one order
     instead of six is flagged; 0.7 % at 5, where even a zero is that likely; below 0.03 % from 15 up), and it flags a
     zero wherever the expected count is 4.4 or more (8 baseline weeks, Poisson-like noise; 5.1 with 3 weeks). The
-    rates this gives on seasonal data are measured by detector.test.ts and bench/ops-detector.ts.
+    rates this gives on seasonal data, before and after issue 15, are measured by detector.test.ts.
   - revenue_spike (last 24 hours): at least twice the expected and z >= 6 (order values have a heavy right tail).
   - fulfillment_rate_drop (hours 6-30 h old, so orders have had time to ship; at least 5 orders to fulfil and 3
     baseline weeks with orders): z <= -4.

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import type { Sql } from '#app/db/db.server.ts'
-import type { Caller } from '#app/features/auth/caller.server.ts'
+import type { Caller } from '#app/features/auth/auth.server.ts'
 import { badRequest, forbidden } from '#app/http/errors.server.ts'
 import { redactPii } from './redact.ts'
 

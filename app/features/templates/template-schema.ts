@@ -1,6 +1,5 @@
-import { z } from 'zod'
-import { withoutNul } from '#app/http/schemas.ts'
 import { isEmptyCell, isInvalid, normalizeDataType, parseCell, type DataType } from './column-types.ts'
+import type { TemplateColumnInput } from './schemas.ts'
 
 /** One column of a template as stored and returned: the spec's three fields. */
 export interface ColumnSpec {
@@ -16,18 +15,6 @@ export const RESERVED_PREFIX = '_hd_'
 export const SYSTEM_COLUMNS = new Set(['ctid', 'xmin', 'xmax', 'cmin', 'cmax', 'tableoid', 'oid'])
 export const isSystemColumn = (name: string) => SYSTEM_COLUMNS.has(name.trim().toLowerCase())
 
-/** The request shape; the rules that need more than one field are in validateTemplateSchema. */
-export const templateColumnInput = z.object({
-  column_name: z.string('must be a string'),
-  data_type: z.string('must be a string'),
-  default_value: z.union([z.string(), z.number(), z.boolean()]).nullish(),
-})
-export const templateInput = z.object({
-  template_name: z.string('must be a string').trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters').refine(withoutNul, 'must not contain NUL characters'),
-  template_schema: z.array(templateColumnInput).max(MAX_COLUMNS, `at most ${MAX_COLUMNS} columns`).optional().default([]),
-})
-export type TemplateInput = z.infer<typeof templateInput>
-
 export interface SchemaIssue {
   field: string
   message: string
@@ -39,7 +26,7 @@ export interface SchemaIssue {
  * Every issue names the column it is about.
  */
 export function validateTemplateSchema(
-  columns: z.infer<typeof templateColumnInput>[],
+  columns: TemplateColumnInput[],
 ): { ok: true; columns: ColumnSpec[] } | { ok: false; issues: SchemaIssue[] } {
   const issues: SchemaIssue[] = []
   const out: ColumnSpec[] = []

@@ -1,8 +1,13 @@
 import type { Sql } from '#app/db/db.server.ts'
 import { ApiError, conflict, notFound } from '#app/http/errors.server.ts'
-import { validateTemplateSchema, type ColumnSpec, type TemplateInput } from './template-schema.ts'
+import type { TemplateInput } from './schemas.ts'
+import { validateTemplateSchema, type ColumnSpec } from './template-schema.ts'
 
-/** Templates (spec §5): the columns a CSV must have, with types and optional defaults. */
+/**
+ * The templates area's public surface (spec §5): the columns a CSV must have, with types and optional defaults.
+ * Routes, pages and other areas import the database side from here; the pure rules (column-types.ts,
+ * template-schema.ts) and the inputs (schemas.ts) are plain modules anyone may import. README.md is the map.
+ */
 
 const SUMMARY = `
   select t.template_name, t.id, t.tenant_id, jsonb_array_length(t.template_schema) as no_of_columns,

@@ -1,5 +1,5 @@
 import type { Db, Sql } from '#app/db/db.server.ts'
-import type { Caller } from '#app/features/auth/caller.server.ts'
+import type { Caller } from '#app/features/auth/auth.server.ts'
 import { badRequest, notFound } from '#app/http/errors.server.ts'
 import { logError } from '#app/http/log.server.ts'
 import { getFileStore } from '#app/storage/storage.server.ts'

@@ -1,5 +1,5 @@
 import { asCaller, type Db } from '#app/db/db.server.ts'
-import type { Caller } from '#app/features/auth/caller.server.ts'
+import type { Caller } from '#app/features/auth/auth.server.ts'
 import type { ColumnSpec } from '#app/features/templates/template-schema.ts'
 import { ApiError, badRequest, notFound } from '#app/http/errors.server.ts'
 import type { CsvLimits } from '../csv/csv.server.ts'

@@ -1,6 +1,7 @@
 import { getDb } from '#app/db/index.server.ts'
-import { MAX_UPLOAD_BODY_BYTES, uploadDataset } from '#app/features/datasets/datasets.server.ts'
-import { uploadQuery } from '#app/features/datasets/schemas.ts'
+import { MAX_UPLOAD_BODY_BYTES } from '../receive/receive.server.ts'
+import { uploadQuery } from '../schemas.ts'
+import { uploadDataset } from './upload.server.ts'
 import type { ApiDefinition } from '#app/http/api-route.server.ts'
 
 /**

@@ -1,16 +1,9 @@
-import { z } from 'zod'
+import type { z } from 'zod'
 import type { Sql } from '#app/db/db.server.ts'
-import type { Caller } from '#app/features/auth/caller.server.ts'
+import type { Caller } from '../caller.server.ts'
+import type { createPermissionInput, createRoleInput } from '../schemas.ts'
 import { forbidden, notFound } from '#app/http/errors.server.ts'
-import { getUser } from '#app/features/users/users.server.ts'
-
-const name = z
-  .string()
-  .trim()
-  .regex(/^[a-z][a-z0-9_.:-]{1,63}$/, 'lowercase letters, digits and _ . : - only, 2 to 64 characters, starting with a letter')
-
-export const createRoleInput = z.object({ name, tenant_id: z.uuid('must be a UUID'), description: z.string().max(300).nullish() })
-export const createPermissionInput = createRoleInput
+import { getUser } from '../users/users.server.ts'
 
 function ownTenant(caller: Caller, tenantId: string) {
   if (tenantId !== caller.tenantId) throw forbidden('Roles and permissions can only be created in your own tenant', { field: 'tenant_id' })

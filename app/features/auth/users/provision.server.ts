@@ -1,5 +1,5 @@
 import type { Sql } from '#app/db/db.server.ts'
-import { getAuthProvider } from '#app/features/auth/provider.server.ts'
+import { getAuthProvider } from '../provider.server.ts'
 
 export interface NewUser {
   tenantId: string

@@ -1,36 +1,10 @@
-import { z } from 'zod'
+import type { z } from 'zod'
 import type { Sql } from '#app/db/db.server.ts'
-import type { Caller } from '#app/features/auth/caller.server.ts'
-import { getAuthProvider } from '#app/features/auth/provider.server.ts'
+import type { Caller } from '../caller.server.ts'
+import { getAuthProvider } from '../provider.server.ts'
+import type { createUserInput } from '../schemas.ts'
 import { badRequest, forbidden, notFound } from '#app/http/errors.server.ts'
 import { provisionUser } from './provision.server.ts'
-
-export const password = z
-  .string()
-  .min(8, 'must be at least 8 characters')
-  .max(200, 'must be at most 200 characters')
-
-export const createUserInput = z.object({
-  tenant_id: z.uuid('must be a UUID'),
-  first_name: z.string().trim().max(100).nullish(),
-  last_name: z.string().trim().max(100).nullish(),
-  email: z.email('must be an email address').max(254),
-  username: z.string().regex(/^[A-Za-z0-9_.@-]{2,64}$/, 'letters, digits and _ . @ - only, 2 to 64 characters'),
-  password,
-  roles: z.array(z.string().min(1)).max(20).optional(),
-})
-
-export const userOut = z.object({
-  id: z.number(),
-  user_id: z.string(),
-  tenant_id: z.string(),
-  first_name: z.string().nullable(),
-  last_name: z.string().nullable(),
-  email: z.string(),
-  username: z.string(),
-  is_active: z.boolean(),
-  roles: z.array(z.string()),
-})
 
 const SELECT_USER = `
   select p.id, p.user_id, p.tenant_id, p.first_name, p.last_name, p.email, p.username, p.is_active,
