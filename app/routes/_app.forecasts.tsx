@@ -1,6 +1,6 @@
 import { Form, Link } from 'react-router'
 import { Card, EmptyState, Notice, PageHeader, Table } from '#app/components/ui.tsx'
-import { ForecastChart } from '#app/features/ml/forecast/ForecastChart.tsx'
+import { ForecastChart } from '#app/features/ml/forecast-chart.tsx'
 import type { Route } from './+types/_app.forecasts'
 
 export const meta = () => [{ title: 'Forecasts · Hot Dash' }]
@@ -8,7 +8,7 @@ export const meta = () => [{ title: 'Forecasts · Hot Dash' }]
 export async function loader({ request }: Route.LoaderArgs) {
   const { uiLoader } = await import('#app/http/ui.server.ts')
   const { toApiError } = await import('#app/http/api-route.server.ts')
-  const fc = await import('#app/features/ml/forecast/forecast.server.ts')
+  const fc = await import('#app/features/ml/ml.server.ts')
   const url = new URL(request.url)
   const q = (k: string) => url.searchParams.get(k) || undefined
   return uiLoader(request, 'models.read', async (db) => {

@@ -1,5 +1,5 @@
-import { generateForecast } from '#app/features/ml/forecast/forecast.server.ts'
-import { forecastInput } from '#app/features/ml/forecast/schemas.ts'
+import { generateForecast } from '#app/features/ml/ml.server.ts'
+import { forecastInput } from '#app/features/ml/schemas.ts'
 import { api } from '#app/http/api-route.server.ts'
 
 const route = api({

@@ -187,3 +187,6 @@ export const terminateQuery = z.object({
   ray_job_id: z.string('must be a string').min(1, 'must not be empty').max(200),
   usage: z.string('must be a string').min(1, 'must not be empty').max(100).optional(),
 })
+
+// POST /inference/forecast's body (defined in the forecast room, public here)
+export { forecastInput, type ForecastInput } from './forecast/schemas.ts'

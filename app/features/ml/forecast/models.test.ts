@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { pythonMissing, runPython, skipReason } from '#tests/support/python.ts'
 import { fitArima } from './arima.ts'
 import { periodLabel, periodOf, regularize, toMillis } from './calendar.ts'
@@ -7,6 +7,8 @@ import { etsFilter, fitEts, fitSeasonalNaive, forecastEts, forecastSeasonalNaive
 import { simulate } from './simulate.ts'
 
 const STATSMODELS = pythonMissing(['statsmodels', 'numpy'])
+// Simulations and the Python oracle take seconds, more on a loaded machine.
+vi.setConfig({ testTimeout: 180_000 })
 
 describe('calendar', () => {
   it('maps moments to periods and back for every frequency', () => {
