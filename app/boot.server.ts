@@ -19,6 +19,12 @@ export async function bootApp(opts: { worker?: boolean } = {}) {
     // The job registry imports every feature's job definitions, then starts the pg-boss worker.
     const { startJobs } = await import('#app/jobs/registry.server.ts')
     await startJobs()
+    // The demo churn model is trained by a job (pg-boss runs only now): queued on the boot that seeded.
+    if (seeded) {
+      const { queueDemoModels } = await import('#app/demo/models.server.ts')
+      // A demo model that cannot be queued must not stop the app from serving.
+      await queueDemoModels(db, (m) => console.log(`[seed] ${m}`)).catch((e) => console.error('[seed] the demo churn model was not queued:', e))
+    }
   }
   if (env.NODE_ENV === 'development' && env.SIMULATE_ACTIVITY !== 'false') {
     const { startSimulator } = await import('#app/demo/simulate.server.ts')

@@ -63,7 +63,7 @@ switch (command) {
   case 'reset': {
     await reset()
     const db = await open({ migrate: true })
-    await seedDemo(db, { log })
+    await queueDemoModelsOn(db, await seedDemo(db, { log }))
     console.log('database reset, migrated and seeded')
     await db.close()
     break
@@ -72,6 +72,7 @@ switch (command) {
     const db = await open({ migrate: true })
     const seeded = await seedDemo(db, { log })
     console.log(seeded ? 'demo data seeded' : 'demo data already present')
+    await queueDemoModelsOn(db, seeded)
     for (const l of demoLogins()) console.log(`  ${l.username} / ${l.password} (${l.role}, ${l.tenant})`)
     await db.close()
     break
@@ -161,4 +162,11 @@ async function reset() {
   }
   await resetSchema(db)
   await db.close()
+}
+
+/** On a server database the demo churn model's training is queued for the workers; embedded, the app's first boot queues it. */
+async function queueDemoModelsOn(db: Awaited<ReturnType<typeof open>>, seeded: boolean) {
+  if (!seeded || db.engine === 'pglite') return
+  const { queueDemoModels } = await import('../app/demo/models.server.ts')
+  await queueDemoModels(db, log)
 }

@@ -14,6 +14,7 @@ export const NAV: NavItem[] = [
   { to: '/templates', label: 'Templates', file: '_app.templates.tsx', permission: 'templates.read', group: 'Data & ML' },
   { to: '/datasets', label: 'Datasets', file: '_app.datasets.tsx', permission: 'datasets.read', group: 'Data & ML' },
   { to: '/datalake', label: 'Datalake', file: '_app.datalake.tsx', permission: 'datalake.read', group: 'Data & ML' },
+  { to: '/models', label: 'Models', file: '_app.models.tsx', permission: 'models.read', group: 'Data & ML' },
   { to: '/analytics', label: 'Analytics', file: '_app.analytics.tsx', permission: 'analytics.read', group: 'Data & ML' },
   { to: '/segments', label: 'Segments', file: '_app.segments.tsx', permission: 'analytics.read', group: 'Data & ML' },
   { to: '/forecasts', label: 'Forecasts', file: '_app.forecasts.tsx', permission: 'models.read', group: 'Data & ML' },

@@ -1,4 +1,5 @@
 import { seedDatasets } from './datasets.server.ts'
+import { seedModels } from './models.server.ts'
 import { seedOps } from './ops.server.ts'
 import type { Seeder } from './seed.server.ts'
 
@@ -6,4 +7,5 @@ import type { Seeder } from './seed.server.ts'
 export const SEEDERS: Array<[string, Seeder]> = [
   ['seedOps', seedOps],
   ['seedDatasets', seedDatasets],
+  ['seedModels', seedModels],
 ]

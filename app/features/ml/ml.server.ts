@@ -61,3 +61,7 @@ export async function terminateTraining(sql: Sql, rayJobId: string) {
   if (r.status !== 'cancelled') throw new ApiError(409, 'CONFLICT', `Training ${rows[0].id}'s job has already ${r.status}`, { train_id: rows[0].id, job_status: r.status })
   return { status: 'success', message: `Termination request for Ray job '${rayJobId}' has been sent.`, train_id: rows[0].id, job_id: rows[0].job_id }
 }
+
+/** One training in the list's shape (the model page's header). */
+export { listItem as trainingListItem } from './training.server.ts'
+export { getJobLogs as trainingLog } from '#app/jobs/jobs.server.ts'
