@@ -165,6 +165,9 @@ export async function forecastModelSummary(sql: Sql, t: TrainingListRow) {
     classes: null,
     metrics: m,
     score: v.score,
+    // the tabular summary's fields, empty for a forecast model
+    cross_validation: null,
+    best_iteration: null,
     params: v.params,
     data: v.data_ref,
     duration_ms: v.duration_ms,
