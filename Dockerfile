@@ -10,12 +10,13 @@ RUN npm ci --include=dev --no-audit --no-fund
 
 FROM base AS production-deps
 COPY package.json package-lock.json ./
-# tsx runs the server entry; it is a runtime dependency.
+# The runtime is plain node on build/ (decision 005): no TypeScript loader, no bundler.
 RUN npm ci --omit=dev --no-audit --no-fund
 
 FROM deps AS build
 COPY . .
-RUN npx react-router build
+# build/client + build/server (React Router) and build/node (the server entries and thread tasks, esbuild).
+RUN npm run build
 
 FROM base AS runtime
 # No state in the image or on the machine's disk: production refuses to boot without DATABASE_URL, JWT_SECRET (or
@@ -25,9 +26,9 @@ ENV PORT=8080
 COPY --from=production-deps /app/node_modules ./node_modules
 COPY --from=build /app/build ./build
 COPY package.json package-lock.json ./
-COPY server ./server
-COPY app ./app
+# What the built code reads at run time: the migrations, npm run worker / db:*'s launcher, the external trainer.
 COPY supabase ./supabase
-COPY scripts ./scripts
+COPY server/run.mjs ./server/run.mjs
+COPY app/features/ml/external ./app/features/ml/external
 EXPOSE 8080
 CMD ["npm", "start"]

@@ -63,6 +63,8 @@ const schema = variables.superRefine((env, ctx) => {
 export type Env = z.infer<typeof schema>
 
 let cached: Env | undefined
+// Once per process (a test that resets the cache does not hear it again).
+let localStateWarned = false
 
 /** The variables checked, or one line per problem naming the variable. */
 export function parseEnv(source: Record<string, string | undefined>): { env: Env; problems?: undefined } | { env?: undefined; problems: string[] } {
@@ -88,10 +90,8 @@ export function getEnv(): Env {
     !env.JWT_SECRET && !env.SUPABASE_JWT_SECRET && 'a generated JWT secret',
     !(env.SUPABASE_URL && env.SUPABASE_SERVICE_ROLE_KEY) && 'local files',
   ].filter(Boolean)
-  const g = globalThis as { __hotdashLocalStateWarned?: boolean }
-  // Once per process, though the server entry and the React Router build each hold a copy of this module.
-  if (env.NODE_ENV === 'production' && local.length && !g.__hotdashLocalStateWarned) {
-    g.__hotdashLocalStateWarned = true
+  if (env.NODE_ENV === 'production' && local.length && !localStateWarned) {
+    localStateWarned = true
     console.warn(`[env] ALLOW_LOCAL_STATE_IN_PRODUCTION: production on ${local.join(', ')} in ${env.DATA_DIR}, on this machine only`)
   }
   cached = env

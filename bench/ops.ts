@@ -241,15 +241,15 @@ let server: ChildProcess | undefined
 let base = arg('--url')
 if (!base) {
   if (!args.includes('--skip-build')) {
-    console.log('building the app (react-router build)…')
-    const b = spawnSync('npx', ['react-router', 'build'], { cwd: ROOT, stdio: 'ignore' })
+    console.log('building the app (npm run build)…')
+    const b = spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' })
     if (b.status !== 0) {
-      console.error('build failed; run `npx react-router build` to see why, or pass --url of a running server')
+      console.error('build failed; run `npm run build` to see why, or pass --url of a running server')
       process.exit(1)
     }
   }
-  // The same node flags as `npm start` (decision 004: single-threaded GC on small machines).
-  server = spawn('npx', ['tsx', '--single-threaded-gc', 'server/index.ts'], {
+  // What `npm start` runs (decision 004: single-threaded GC on small machines; decision 005: the built server).
+  server = spawn(process.execPath, ['--single-threaded-gc', 'build/node/index.js'], {
     cwd: ROOT,
     env: { ...process.env, NODE_ENV: 'production', PORT: String(PORT), DATABASE_URL, JWT_SECRET: BENCH_JWT_SECRET, LOG_REQUESTS: 'false', SEED_DEMO_DATA: 'false', ALLOW_LOCAL_STATE_IN_PRODUCTION: 'true' },
     stdio: ['ignore', 'ignore', 'inherit'],

@@ -113,7 +113,7 @@ switch (command) {
     break
   }
   default:
-    console.error('usage: tsx scripts/db.ts migrate | reset [--yes-drop <database>] | seed | backup [file] | restore <file> | service-token [tenant_id] [ttl_seconds]')
+    console.error('usage: npm run db:migrate | db:reset [-- --yes-drop <database>] | db:seed | db:backup [-- file] | db:restore -- <file> | db:service-token [-- tenant_id ttl_seconds]')
     process.exit(2)
 }
 process.exit(0)

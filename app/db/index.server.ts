@@ -5,7 +5,8 @@ import { DataDirDamagedError, isWasmFailure, openPglite, openPostgres, type Db }
 import { migrate } from './migrate.server.ts'
 
 type Boot = { db: Promise<Db> }
-// One database per process: a globalThis singleton survives Vite's module reloads (PGlite allows one instance per data dir).
+// One database per process: on globalThis it survives Vite re-running this module after an edit in dev (PGlite allows one
+// instance per data dir; decision 005).
 const g = globalThis as { __hotdashDb?: Boot }
 
 export function getDb(): Promise<Db> {

@@ -1,8 +1,8 @@
 import fs from 'node:fs'
 import path from 'node:path'
+import { PROJECT_ROOT as ROOT } from '#app/project-root.server.ts'
 import type { Db } from './db.server.ts'
 
-const ROOT = path.resolve(import.meta.dirname, '../..')
 export const MIGRATIONS_DIR = path.join(ROOT, 'supabase/migrations')
 const COMPAT_FILE = path.join(ROOT, 'supabase/compat/auth_compat.sql')
 

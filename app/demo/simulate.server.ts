@@ -1,5 +1,6 @@
 import type { Db } from '#app/db/db.server.ts'
 
+// One simulator timer per process: on globalThis it survives Vite re-running this module after an edit in dev (decision 005).
 const g = globalThis as { __hotdashSim?: NodeJS.Timeout }
 
 /** In dev, new orders and drafts arrive every few seconds so the dashboard visibly moves. */

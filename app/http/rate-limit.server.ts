@@ -14,6 +14,7 @@ export const RATE_CLASSES = {
 } as const
 export type RateClass = keyof typeof RATE_CLASSES
 
+// One Redis connection and one set of counters per process: on globalThis they survive Vite re-running this module after an edit in dev (decision 005).
 const g = globalThis as { __hotdashLimiters?: Map<RateClass, RateLimiterAbstract>; __hotdashRedis?: Redis }
 
 function limiter(cls: RateClass): RateLimiterAbstract {

@@ -25,10 +25,14 @@ export function driverExecutor(db: Db): BossExecutor {
     }
   }
   const raw = db.raw as postgres.Sql
+  // postgres.js's reserve() never settles on a pool that has no connection open yet when fetch_types is off, as ours
+  // is (porsager/postgres#751): `npm run worker` in production starts pg-boss first and hung there. One query opens one.
+  let warm: Promise<unknown> | undefined
   return {
     async executeSql(text, values) {
       if (values?.length) return { rows: await raw.unsafe(text, values.map(nullForUndefined) as any[]) }
       // A script that opens its own transaction needs one connection of the pool to itself.
+      await (warm ??= raw`select 1`)
       const conn = await raw.reserve()
       try {
         const r: any = await conn.unsafe(text).simple()
@@ -101,7 +105,7 @@ export async function jobSchemaExists(sql: Sql) {
 }
 
 type Running = { boss: PgBoss; db: Db; started: Promise<PgBoss>; supervise: boolean }
-// One pg-boss per process, shared by every copy of this module (tsx's and Vite's module graphs both load it).
+// One pg-boss per process: on globalThis it survives Vite re-running this module after an edit in dev (decision 005).
 const g = globalThis as { __hotdashBoss?: Running }
 
 /** Starts (once) the pg-boss of this process on `db`; a later call with another database replaces it (tests). */

@@ -100,7 +100,7 @@ interface JobsState {
   starting?: { db: Db; done: Promise<void> }
   schemaReady?: boolean
 }
-// Shared by every copy of this module in the process (tsx loads one, Vite's SSR graph another).
+// The definitions and the running worker, once per process: on globalThis they survive Vite re-running this module after an edit in dev (decision 005).
 const g = globalThis as { __hotdashJobs?: JobsState }
 const state: JobsState = (g.__hotdashJobs ??= { jobs: new Map(), schedules: new Map(), running: new Map() })
 

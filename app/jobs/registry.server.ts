@@ -10,6 +10,7 @@ import './maintenance.server.ts'
 import '#app/features/datasets/jobs.server.ts'
 import '#app/features/ops/refresh.server.ts'
 import '#app/features/ml/jobs.server.ts'
+import '#app/features/inference/jobs.server.ts'
 
 /** Starts the pg-boss worker for every job and schedule defined above (web process or `npm run worker`). */
 export async function startJobs(opts?: WorkerOptions) {

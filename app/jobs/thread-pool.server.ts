@@ -39,19 +39,44 @@ interface PoolThread {
   task?: Task
 }
 
-const ROOT = findRoot()
-const ENTRY = path.join(ROOT, 'app/jobs/thread-worker.mjs')
+/*
+  Where the threads' code comes from. From source (npm run dev, tests, tsx): app/jobs/thread-worker.mjs registers tsx
+  and a task's module is its .ts file. From the build (npm start, npm run worker: this module is then part of a .js
+  bundle): build/node/thread-worker.mjs, without tsx, and '#app/…/x.thread.ts' is its built entry
+  build/node/threads/…/x.thread.js (scripts/build-server.ts builds every *.thread.ts under app/).
+*/
+const FROM_SOURCE = /\.tsx?$/.test(fileURLToPath(import.meta.url))
+const { ENTRY, ROOT, THREADS } = locate()
 
-// The source tree's root, from app/jobs/ or from a bundle (build/server/) alike.
-function findRoot() {
-  const starts = [path.dirname(fileURLToPath(import.meta.url)), process.cwd()]
-  for (const start of starts) {
-    for (let dir = start; ; dir = path.dirname(dir)) {
-      if (fs.existsSync(path.join(dir, 'app/jobs/thread-worker.mjs'))) return dir
-      if (path.dirname(dir) === dir) break
+function locate() {
+  const start = path.dirname(fileURLToPath(import.meta.url))
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    if (FROM_SOURCE && fs.existsSync(path.join(dir, 'app/jobs/thread-worker.mjs'))) {
+      return { ENTRY: path.join(dir, 'app/jobs/thread-worker.mjs'), ROOT: dir, THREADS: null }
     }
+    // A bundle lives in build/server/ (React Router's) or build/node/ (esbuild's): build/node/thread-worker.mjs is near.
+    for (const node of [dir, path.join(dir, 'node')]) {
+      if (!FROM_SOURCE && fs.existsSync(path.join(node, 'thread-worker.mjs')) && fs.existsSync(path.join(node, 'threads'))) {
+        return { ENTRY: path.join(node, 'thread-worker.mjs'), ROOT: path.resolve(node, '../..'), THREADS: path.join(node, 'threads') }
+      }
+    }
+    if (path.dirname(dir) === dir) break
   }
-  throw new Error('thread pool: cannot find app/jobs/thread-worker.mjs above ' + starts.join(' or '))
+  throw new Error(`thread pool: cannot find ${FROM_SOURCE ? 'app/jobs/thread-worker.mjs' : 'build/node/thread-worker.mjs (run npm run build)'} above ${start}`)
+}
+
+/** Where pool threads load their code from: 'source' (.ts through tsx) or 'build' (built .js only). */
+export const threadCodeFrom = (): 'source' | 'build' => (THREADS ? 'build' : 'source')
+
+/** The module a thread imports for a task: the specifier itself from source, its built entry from the build. */
+export function taskModule(modulePath: string): string {
+  if (!THREADS || /\.m?js$/.test(modulePath)) return modulePath
+  const rel = modulePath.startsWith('#app/') ? modulePath.slice('#app/'.length) : path.relative(path.join(ROOT, 'app'), modulePath)
+  const built = path.join(THREADS, rel.replace(/\.tsx?$/, '.js'))
+  if (rel.startsWith('..') || path.isAbsolute(rel) || !fs.existsSync(built)) {
+    throw new Error(`runInThread: '${modulePath}' is not in the build (npm run build builds every *.thread.ts under app/ into ${path.relative(ROOT, THREADS)})`)
+  }
+  return built
 }
 
 export class ThreadPool {
@@ -71,10 +96,16 @@ export class ThreadPool {
       return Promise.reject(new Error(`runInThread: '${modulePath}' must be an absolute path or a '#app/…' specifier`))
     }
     if (opts.signal?.aborted) return Promise.reject(opts.signal.reason)
+    let module: string
+    try {
+      module = taskModule(modulePath)
+    } catch (e) {
+      return Promise.reject(e)
+    }
     return new Promise<T>((resolve, reject) => {
       const task: Task = {
         id: this.nextId++,
-        modulePath,
+        modulePath: module,
         exportName,
         input,
         opts,
@@ -124,7 +155,7 @@ export class ThreadPool {
   }
 
   private spawn(): PoolThread {
-    const worker = new Worker(ENTRY, { execArgv: [], name: 'hotdash-pool' })
+    const worker = new Worker(ENTRY, { execArgv: [], name: 'hotdash-pool', workerData: { typescript: FROM_SOURCE } })
     const thread: PoolThread = { worker }
     worker.on('message', (msg: { id: number; type: 'progress' | 'result'; ok?: boolean; value?: unknown; error?: SerializedError }) => {
       const task = thread.task
@@ -191,7 +222,7 @@ function deserializeError(e: SerializedError) {
   return err
 }
 
-// One pool per process, shared by every copy of this module; dedicated pools by name.
+// One pool per process (dedicated pools by name): on globalThis the threads survive Vite re-running this module after an edit in dev (decision 005).
 const g = globalThis as { __hotdashThreadPool?: ThreadPool; __hotdashDedicatedPools?: Map<string, ThreadPool> }
 
 export function getThreadPool() {

@@ -1,16 +1,17 @@
 // The entry of every pool thread (plain JS so it loads before any TypeScript loader is in place).
 // Runs `exportName` of `modulePath` on each task and posts back the result, progress or error.
-import { parentPort } from 'node:worker_threads'
+// The build copies this file to build/node/thread-worker.mjs (scripts/build-server.ts).
+import { parentPort, workerData } from 'node:worker_threads'
 import { pathToFileURL } from 'node:url'
 import path from 'node:path'
 
-// TypeScript modules load through tsx, registered here: tsx's `--import` loader in a worker's execArgv does not
-// take effect in worker threads on Node 20 (measured with tsx 4.23), its programmatic register() does.
-try {
+// From source (dev, tests) a task's module is TypeScript and loads through tsx, registered here: tsx's `--import`
+// loader in a worker's execArgv does not take effect in worker threads on Node 20 (measured with tsx 4.23), its
+// programmatic register() does. From the build (workerData.typescript false) tasks are built .js: no tsx, which
+// production does not install.
+if (workerData?.typescript !== false) {
   const { register } = await import('tsx/esm/api')
   register()
-} catch {
-  // Without tsx (a fully compiled deployment) only .js modules can run in threads.
 }
 
 const modules = new Map()

@@ -91,7 +91,22 @@ export default function ModelPage({ loaderData, actionData }: Route.ComponentPro
         overview={<Overview data={loaderData} />}
         evaluation={summary ? <Evaluation summary={summary} history={loaderData.history} name={t.predictor_name} /> : null}
         explanation={t.model_id ? <Explanation importance={importance} canWrite={canWrite} name={t.predictor_name} /> : null}
-        // Inference: predict={<PredictionForm … />} batch={<BatchPanel … />} (components in app/features/ml/, data from this loader).
+        predict={
+          t.model_id ? (
+            <Card title="Predict">
+              <p className="text-sm text-slate-700">
+                Score one row with its SHAP contributions, or a whole dataset into a gold table and a CSV:{' '}
+                <Link className="text-indigo-700 underline" to={`/models/${t.id}/predict`}>
+                  open the prediction form and batch panel
+                </Link>
+                {' · '}
+                <Link className="text-indigo-700 underline" to={`/predictions?train_id=${t.id}`}>
+                  prediction log
+                </Link>
+              </p>
+            </Card>
+          ) : null
+        }
         details={<Details data={loaderData} />}
       />
     </>

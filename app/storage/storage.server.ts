@@ -233,20 +233,25 @@ function isNotFound(error: unknown) {
 
 // ---------------------------------------------------------------- the configured store
 
-const g = globalThis as { __hotdashFileStore?: FileStore }
+let configured: FileStore | undefined
 
 /** Supabase Storage when SUPABASE_URL + SUPABASE_SERVICE_ROLE_KEY are set, else local disk under DATA_DIR/files. */
 export function getFileStore(): FileStore {
-  if (g.__hotdashFileStore) return g.__hotdashFileStore
+  if (configured) return configured
   const env = getEnv()
-  g.__hotdashFileStore =
+  configured =
     env.SUPABASE_URL && env.SUPABASE_SERVICE_ROLE_KEY
       ? new SupabaseFileStore(env.SUPABASE_URL, env.SUPABASE_SERVICE_ROLE_KEY, env.SUPABASE_STORAGE_BUCKET)
       : new LocalFileStore(path.join(env.DATA_DIR, 'files'))
-  return g.__hotdashFileStore
+  return configured
+}
+
+/** Uses this store instead of the configured one (tests: a stand-in store that fails on purpose). */
+export function installFileStore(store: FileStore) {
+  configured = store
 }
 
 /** Forgets the configured store (tests that change DATA_DIR). */
 export function resetFileStore() {
-  g.__hotdashFileStore = undefined
+  configured = undefined
 }

@@ -4,7 +4,7 @@ import { chromiumPath } from './chromium.ts'
 /** Runs the Playwright suite against the production build; skips with a printed reason only when no Chromium exists. */
 const run = (cmd: string, args: string[]) => spawnSync(cmd, args, { stdio: 'inherit', env: process.env })
 // The production build always runs (it is what the e2e suite serves, and it catches route-module mistakes).
-const build = run('npx', ['react-router', 'build'])
+const build = run('npm', ['run', 'build'])
 if (build.status !== 0) process.exit(build.status ?? 1)
 const chromium = chromiumPath()
 if (!chromium) {

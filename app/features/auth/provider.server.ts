@@ -198,6 +198,7 @@ async function supabaseProvider(): Promise<AuthProvider> {
   }
 }
 
+// Chosen once at boot (Supabase's is async to set up): on globalThis the choice survives Vite re-running this module after an edit in dev (decision 005).
 const g = globalThis as { __hotdashAuth?: AuthProvider }
 
 export function getAuthProvider(): AuthProvider {

@@ -5,14 +5,14 @@ import { SignJWT, jwtVerify, createRemoteJWKSet, type JWTPayload } from 'jose'
 import type { Claims } from '#app/db/db.server.ts'
 import { getEnv } from '#app/env.server.ts'
 
-const g = globalThis as { __hotdashJwtKey?: Uint8Array }
+let jwtKey: Uint8Array | undefined
 
 /**
  * The HS256 key of the built-in provider: JWT_SECRET when set; otherwise a random key kept in the
  * data dir (so dev sessions survive restarts) or, in tests, in memory.
  */
 export function signingKey(): Uint8Array {
-  if (g.__hotdashJwtKey) return g.__hotdashJwtKey
+  if (jwtKey) return jwtKey
   const env = getEnv()
   let secret = env.SUPABASE_JWT_SECRET ?? env.JWT_SECRET
   if (!secret) {
@@ -26,8 +26,8 @@ export function signingKey(): Uint8Array {
       secret = fs.readFileSync(file, 'utf8').trim()
     }
   }
-  g.__hotdashJwtKey = new TextEncoder().encode(secret)
-  return g.__hotdashJwtKey
+  jwtKey = new TextEncoder().encode(secret)
+  return jwtKey
 }
 
 export const AUDIENCE = 'authenticated'

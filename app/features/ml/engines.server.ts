@@ -2,10 +2,10 @@ import { spawn, spawnSync } from 'node:child_process'
 import crypto from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { getEnv } from '#app/env.server.ts'
 import { signingKey } from '#app/features/auth/auth.server.ts'
 import { ApiError, badRequest } from '#app/http/errors.server.ts'
+import { PROJECT_ROOT } from '#app/project-root.server.ts'
 import type { ExternalInput } from './train-core.ts'
 import { xgboostParams, type BoostingParams } from './xgboost-train.ts'
 
@@ -20,8 +20,8 @@ import { xgboostParams, type BoostingParams } from './xgboost-train.ts'
 
 export type Engine = 'wasm' | 'python' | 'ray'
 
-const HERE = path.dirname(fileURLToPath(import.meta.url))
-export const TRAINER_SCRIPT = path.join(HERE, 'external', 'train_xgboost.py')
+// From the project root, so a bundle (build/) finds it too.
+export const TRAINER_SCRIPT = path.join(PROJECT_ROOT, 'app/features/ml/external/train_xgboost.py')
 
 let pythonChecked: { python: string; reason: string | null } | undefined
 

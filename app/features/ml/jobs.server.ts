@@ -34,7 +34,7 @@ const STEP_LABEL: Record<Step, string> = {
   registration: 'Registration',
 }
 
-/** Trainings whose handler runs in this process (never presumed lost here). */
+/** Trainings whose handler runs in this process (never presumed lost here). On globalThis the set survives Vite re-running this module after an edit in dev (decision 005). */
 const local = ((globalThis as { __hotdashTrainingsHere?: Set<string> }).__hotdashTrainingsHere ??= new Set())
 
 class TrainingRefused extends Error {

@@ -25,16 +25,16 @@ export async function refreshOpsViews(db: Db): Promise<Date | null> {
   }
 }
 
-const g = globalThis as { __hotdashOpsRefresh?: ReturnType<typeof setTimeout> | null; __hotdashOpsRefreshing?: Promise<unknown> }
+let pending: ReturnType<typeof setTimeout> | null = null
 
 /** Asks for a refresh soon; calls within `delayMs` of each other share one. */
 export function requestOpsRefresh(delayMs = 3000) {
-  if (g.__hotdashOpsRefresh) return
-  g.__hotdashOpsRefresh = setTimeout(() => {
-    g.__hotdashOpsRefresh = null
-    g.__hotdashOpsRefreshing = (async () => refreshOpsViews(await getDb()))().catch((e: Error) => console.warn('[ops] view refresh failed:', e.message))
+  if (pending) return
+  pending = setTimeout(() => {
+    pending = null
+    void (async () => refreshOpsViews(await getDb()))().catch((e: Error) => console.warn('[ops] view refresh failed:', e.message))
   }, delayMs)
-  g.__hotdashOpsRefresh.unref?.()
+  pending.unref?.()
 }
 
 defineSchedule('ops.refresh-views', '*/5 * * * *', async () => ({ refreshed_at: await refreshOpsViews(await getDb()) }))

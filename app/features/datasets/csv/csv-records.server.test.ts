@@ -147,7 +147,7 @@ describe('openCsvRecords', () => {
       expect('error' in expected, JSON.stringify(c).slice(0, 60)).toBe(true)
       for (const size of buf.length < 10_000 ? [3, 4096] : [4096, 1 << 20]) expect(await viaBytes(buf, () => size, 1000), JSON.stringify(c).slice(0, 60)).toEqual(expected)
     }
-  })
+  }, 120_000) // 16 files, two of them 300 KiB, each read twice: 23 s at load average 40, over the 30 s default in CI runs
 
   it('ends its source when the file fails, or when the reader stops early (the file is closed at once)', async () => {
     const ended: string[] = []

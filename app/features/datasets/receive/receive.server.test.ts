@@ -1,7 +1,7 @@
 import { pipeline } from 'node:stream/promises'
 import { Writable } from 'node:stream'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { FileStore } from '#app/storage/storage.server.ts'
+import { installFileStore, resetFileStore, type FileStore } from '#app/storage/storage.server.ts'
 import { ChannelWriter, channelReader } from './byte-channel.server.ts'
 import { receiveUpload } from './receive.server.ts'
 
@@ -13,11 +13,7 @@ import { receiveUpload } from './receive.server.ts'
  * exception (which would take the server down).
  */
 
-const g = globalThis as { __hotdashFileStore?: FileStore }
-const saved = g.__hotdashFileStore
-afterEach(() => {
-  g.__hotdashFileStore = saved
-})
+afterEach(() => resetFileStore())
 
 const B = 'XBOUNDARY'
 const head = `--${B}\r\nContent-Disposition: form-data; name="files"; filename="a.csv"\r\nContent-Type: text/csv\r\n\r\n`
@@ -69,10 +65,10 @@ async function drain(channel: ChannelWriter): Promise<string> {
 
 describe('receiveUpload when the store or the client fails', () => {
   it.each([false, true])('a store that fails before it reads anything (disk full): rejects, never hangs (tap: %s)', async (tapped) => {
-    g.__hotdashFileStore = stubStore(async () => {
+    installFileStore(stubStore(async () => {
       await new Promise((r) => setTimeout(r, 10))
       throw new Error('ENOSPC: no space left on device, mkdir')
-    })
+    }))
     let channel: ChannelWriter | undefined
     const result = await settled(receiveUpload(request(wholeBody()), 'tenant', tapped ? () => (channel = new ChannelWriter(64 * 1024)) : undefined))
     expect(result).toMatch(/^rejected/)
@@ -84,12 +80,12 @@ describe('receiveUpload when the store or the client fails', () => {
     const onUncaught = (e: unknown) => uncaught.push(e)
     process.on('uncaughtException', onUncaught)
     try {
-      g.__hotdashFileStore = stubStore(async (_key, body) => {
+      installFileStore(stubStore(async (_key, body) => {
         // Slow to start (a mkdir, a remote store's handshake): the part fails before the store listens to it.
         await new Promise((r) => setTimeout(r, 50))
         await pipeline(body as NodeJS.ReadableStream, new Writable({ write: (_c, _e, cb) => cb() }))
         return { size: 0 }
-      })
+      }))
       const broken = new ReadableStream<Uint8Array>({
         start(c) {
           c.enqueue(Buffer.from(head + data.slice(0, 100_000)))
