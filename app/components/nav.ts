@@ -18,6 +18,7 @@ export const NAV: NavItem[] = [
   { to: '/analytics', label: 'Analytics', file: '_app.analytics.tsx', permission: 'analytics.read', group: 'Data & ML' },
   { to: '/segments', label: 'Segments', file: '_app.segments.tsx', permission: 'analytics.read', group: 'Data & ML' },
   { to: '/streams', label: 'Streams', file: '_app.streams.tsx', permission: 'analytics.read', group: 'Data & ML' },
+  { to: '/forecasts', label: 'Forecasts', file: '_app.forecasts.tsx', permission: 'models.read', group: 'Data & ML' },
   { to: '/predictions', label: 'Predictions', file: '_app.predictions.tsx', permission: 'models.read', group: 'Data & ML' },
   { to: '/admin/users', label: 'Users', file: '_app.admin.users.tsx', permission: 'users.read', group: 'Admin' },
   { to: '/admin/roles', label: 'Roles & permissions', file: '_app.admin.roles.tsx', permission: 'rbac.read', group: 'Admin' },

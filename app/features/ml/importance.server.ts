@@ -1,7 +1,7 @@
 import type { Db, Sql } from '#app/db/db.server.ts'
 import type { Caller } from '#app/features/auth/auth.server.ts'
 import { forEachSilverBatch } from '#app/features/datasets/datasets.server.ts'
-import { conflict, notFound } from '#app/http/errors.server.ts'
+import { ApiError, conflict, notFound } from '#app/http/errors.server.ts'
 import { cancelJob, enqueueJob, jobStateColumns, type JobContext } from '#app/jobs/jobs.server.ts'
 import { runInThread } from '#app/jobs/thread-pool.server.ts'
 import type { FeatureImportance } from './explain.ts'
@@ -53,6 +53,12 @@ export async function viewImportance(sql: Sql, trainingId: number) {
 export async function generateImportance(sql: Sql, caller: Caller, trainingId: number) {
   const t = await loadTraining(sql, trainingId)
   if (!t.model_id) throw conflict(`training ${trainingId} has no model yet`, { train_id: trainingId })
+  if (t.problem_type === 'Forecast') {
+    throw new ApiError(422, 'VALIDATION_ERROR', `train_id: training ${trainingId} is a Forecast model (univariate); it has no feature importance — see its leaderboard in /train/model-summary`, {
+      field: 'train_id',
+      fields: [{ field: 'train_id', message: 'forecast models have no feature importance' }],
+    })
+  }
   const job = await enqueueJob(sql, IMPORTANCE_JOB, { trainingId }, { tenantId: caller.tenantId, createdBy: caller.kind === 'user' ? caller.userId : null, singletonKey: `training:${trainingId}` })
   if (!job.existing) {
     // As the caller: the policies let a member point the row at a new job with an empty result, never write one.

@@ -8,6 +8,7 @@ import { runInThread } from '#app/jobs/thread-pool.server.ts'
 import { getFileStore } from '#app/storage/storage.server.ts'
 import { encodeTrainerInput, runPythonTrainer, submitRayJob, trainerConfig, waitForRayJob } from './engines.server.ts'
 import { externalModelKey, inputFileKey, readStoredBytes, type ExternalResult } from './external.server.ts'
+import { trainForecastJob } from './forecast/jobs.server.ts'
 import { computeImportance, IMPORTANCE_JOB } from './importance.server.ts'
 import { RawTableBuilder, rawTableBuffers, type RawTable } from './raw-table.ts'
 import { registerTraining, removeFiles, sha256Hex } from './registry.server.ts'
@@ -210,6 +211,11 @@ defineJob(
     const beat = setInterval(r.heartbeat, getEnv().HD_TRAIN_HEARTBEAT_SECONDS * 1000)
     try {
       if (t.lost_workers) await ctx.log(`Attempt ${t.lost_workers + 1}: the worker of the previous attempt was lost`, 'warn')
+      if (t.problem_type === 'Forecast') {
+        const done = await trainForecastJob(db, t, ctx)
+        if (!done) return { skipped: 'the training was deleted or restarted while it ran' }
+        return { training_id: t.id, model_id: done.chosenId, preprocess_id: done.preprocessId, models: 1 }
+      }
       const { table, silverTable } = await readTable(db, t, spec, ctx, r.report)
       await r.flush()
       const registration = t.engine === 'wasm' ? await trainInProcess(db, t, spec, table, silverTable, ctx, r) : await trainExternally(db, t, spec, table, silverTable, ctx, r)

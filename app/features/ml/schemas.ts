@@ -9,25 +9,50 @@ import { intId, withoutNul } from '#app/http/schemas.ts'
 const name = (max: number) =>
   z.string('must be a string').trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`).refine(withoutNul, 'must not contain NUL characters')
 
-export const ATTRIBUTES = ['Id', 'Target', 'Feature', 'Ignore'] as const
+/** Column roles. Timestamp and UniqueId (the series id, `unique_id`) are for Forecast trainings. */
+export const ATTRIBUTES = ['Id', 'Target', 'Feature', 'Ignore', 'Timestamp', 'UniqueId'] as const
 export type Attribute = (typeof ATTRIBUTES)[number]
+const ATTRIBUTE_SPELLING: Record<string, Attribute> = {
+  id: 'Id', target: 'Target', feature: 'Feature', ignore: 'Ignore',
+  timestamp: 'Timestamp', date: 'Timestamp', datetime: 'Timestamp', time: 'Timestamp', ds: 'Timestamp',
+  uniqueid: 'UniqueId', seriesid: 'UniqueId', series: 'UniqueId',
+}
 
+export type ProblemType = 'Classification' | 'Regression' | 'Forecast'
 /** Problem types, spelled as the spec does; other casings are accepted and normalised. */
 export const problemType = z
   .string('must be a string')
   .trim()
   .transform((s) => s.toLowerCase())
-  .pipe(z.enum(['classification', 'regression'], 'must be Classification or Regression (forecasting models come with /inference/forecast)'))
-  .transform((s) => (s === 'classification' ? 'Classification' : 'Regression') as 'Classification' | 'Regression')
+  .pipe(z.enum(['classification', 'regression', 'forecast'], 'must be Classification, Regression or Forecast'))
+  .transform((s) => (s.charAt(0).toUpperCase() + s.slice(1)) as ProblemType)
 
 export const algorithmInput = z
   .string('must be a string')
   .trim()
   .transform((s) => s.toLowerCase().replace(/[\s_-]+/g, ''))
   .pipe(
-    z.enum(['auto', 'xgboost', 'xgboostclassifier', 'xgboostregressor', 'linear', 'logisticregression', 'linearregression'], 'must be auto, XGBoost or Linear'),
+    z.enum(
+      ['auto', 'xgboost', 'xgboostclassifier', 'xgboostregressor', 'linear', 'logisticregression', 'linearregression', 'seasonalnaive', 'naive', 'ets', 'holtwinters', 'exponentialsmoothing', 'arima', 'autoarima', 'sarima'],
+      'must be auto, XGBoost or Linear (Forecast: auto, SeasonalNaive, ETS or ARIMA)',
+    ),
   )
-  .transform((s) => (s === 'auto' ? 'auto' : s.startsWith('xgboost') ? 'xgboost' : 'linear') as 'auto' | 'xgboost' | 'linear')
+  .transform(
+    (s) =>
+      (s === 'auto'
+        ? 'auto'
+        : s.startsWith('xgboost')
+          ? 'xgboost'
+          : s.includes('naive')
+            ? 'seasonal_naive'
+            : s === 'ets' || s === 'holtwinters' || s === 'exponentialsmoothing'
+              ? 'ets'
+              : s.includes('arima')
+                ? 'arima'
+                : 'linear') as Algorithm,
+  )
+export type Algorithm = 'auto' | 'xgboost' | 'linear' | 'seasonal_naive' | 'ets' | 'arima'
+export const FORECAST_ALGORITHMS: readonly Algorithm[] = ['auto', 'seasonal_naive', 'ets', 'arima']
 
 export const trainColumn = z.object({
   column_name: name(63),
@@ -35,9 +60,21 @@ export const trainColumn = z.object({
   attribute_name: z
     .string('must be a string')
     .trim()
-    .transform((s) => s.charAt(0).toUpperCase() + s.slice(1).toLowerCase())
-    .pipe(z.enum(ATTRIBUTES, 'must be Id, Target, Feature or Ignore')),
+    .transform((s) => ATTRIBUTE_SPELLING[s.toLowerCase().replace(/[\s_-]+/g, '')] ?? s)
+    .pipe(z.enum(ATTRIBUTES, 'must be Id, Target, Feature or Ignore (Forecast also: Timestamp, UniqueId)')),
 })
+
+/** Forecast trainings' settings (our extension of the spec's train body). */
+export const forecastSettings = z
+  .object({
+    frequency: z.string('must be a string').trim().min(1).max(20),
+    horizon: z.number('must be an integer').int('must be an integer').min(1, 'must be at least 1').max(400, 'must be at most 400'),
+    origins: z.number('must be an integer').int('must be an integer').min(1, 'must be at least 1').max(10, 'must be at most 10'),
+    season_length: z.number('must be an integer').int('must be an integer').min(1, 'must be at least 1').max(400, 'must be at most 400'),
+    selection: z.enum(['per_series', 'global'], 'must be per_series or global'),
+  })
+  .partial()
+  .strict()
 
 const number = (min: number, max: number, msg: string) => z.number(`must be a number (${msg})`).min(min, `must be at least ${min}`).max(max, `must be at most ${max}`)
 const integer = (min: number, max: number) => z.number('must be an integer').int('must be an integer').min(min, `must be at least ${min}`).max(max, `must be at most ${max}`)
@@ -78,6 +115,9 @@ export const trainInput = z
     seed: integer(0, 2 ** 31 - 1).optional().default(42),
     /** wasm (in-process XGBoost, default), python (native XGBoost in a local process), ray (RAY_ADDRESS). */
     engine: z.enum(['auto', 'wasm', 'python', 'ray'], 'must be auto, wasm, python or ray').optional().default('auto'),
+    /** Forecast: the frequency (Hour, Day, Week, Month, Quarter, Year; inferred from the timestamps when left out). */
+    frequency: z.string('must be a string').trim().min(1).max(20).optional(),
+    forecast: forecastSettings.optional().default({}),
   })
   .strict()
 export type TrainInput = z.output<typeof trainInput>
@@ -147,3 +187,6 @@ export const terminateQuery = z.object({
   ray_job_id: z.string('must be a string').min(1, 'must not be empty').max(200),
   usage: z.string('must be a string').min(1, 'must not be empty').max(100).optional(),
 })
+
+// POST /inference/forecast's body (defined in the forecast room, public here)
+export { forecastInput, type ForecastInput } from './forecast/schemas.ts'

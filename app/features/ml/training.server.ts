@@ -7,10 +7,11 @@ import { ApiError, badRequest, conflict, notFound } from '#app/http/errors.serve
 import { cancelJob, enqueueJob, jobStateColumns, type JobStatus } from '#app/jobs/jobs.server.ts'
 import { describeChanges, MAX_CLASSES, type PreprocessSpec } from './preprocess.ts'
 import { forgetModels, removeFiles, trainingFiles, type ModelVersionRow } from './registry.server.ts'
-import type { Attribute, TrainInput } from './schemas.ts'
+import { FORECAST_ALGORITHMS, type Algorithm, type Attribute, type ProblemType, type TrainInput } from './schemas.ts'
 import { DEFAULT_SPEC, type TrainSpec } from './train-core.ts'
 import { DEFAULT_BOOSTING } from './xgboost-train.ts'
 import { resolveEngine, type Engine } from './engines.server.ts'
+import { forecastModelSummary, resolveForecastTraining } from './forecast/forecast.server.ts'
 
 /*
   Training requests (ML spec §8.1–8.6, 8.8, 10.5): checks a request against the dataset (column roles, the target's
@@ -40,12 +41,12 @@ export interface TrainingRow {
   tenant_id: string
   predictor_name: string
   domain: string
-  problem_type: 'Classification' | 'Regression'
+  problem_type: ProblemType
   dataset_id: number | null
   dataset_name: string
   data_source: string
   columns: ResolvedColumn[]
-  algorithm: 'auto' | 'xgboost' | 'linear'
+  algorithm: Algorithm
   params: TrainingParams
   shap_enabled: boolean
   is_incremental: boolean
@@ -116,7 +117,7 @@ const ID_NAME = /(^id$|_id$|^id_|uuid|guid|^key$|number$|^account|customer_?id|^
 const TARGET_NAME = /^(target|label|class|y|churn(ed)?|outcome|response|is_?fraud|default)$/i
 
 /** The dataset's schema and the attributes a column can take, with suggestions for the wizard. */
-export async function trainingDetails(sql: Sql, input: { dataset_id: number; predictor_name: string; domain: string; problem_type: 'Classification' | 'Regression' }) {
+export async function trainingDetails(sql: Sql, input: { dataset_id: number; predictor_name: string; domain: string; problem_type: ProblemType }) {
   const d = await datasetFor(sql, input.dataset_id)
   const { rows: taken } = await sql.query(`select 1 from public.training_jobs where predictor_name = $1`, [input.predictor_name])
   const sampleRows = d.silver_table ? Math.min(d.valid_records, 10_000) : 0
@@ -127,12 +128,16 @@ export async function trainingDetails(sql: Sql, input: { dataset_id: number; pre
     d.columns.forEach((c, i) => distinct.set(c.column_name, rows[0][`c${i}`]))
   }
   const fits = (c: ColumnSpec) =>
-    input.problem_type === 'Regression' ? c.data_type === 'Integer' || c.data_type === 'Float' : c.data_type === 'Boolean' || c.data_type === 'String' || c.data_type === 'Integer'
+    input.problem_type !== 'Classification' ? c.data_type === 'Integer' || c.data_type === 'Float' : c.data_type === 'Boolean' || c.data_type === 'String' || c.data_type === 'Integer'
   const byName = d.columns.find((c) => TARGET_NAME.test(c.column_name) && fits(c))
   const lastBool = [...d.columns].reverse().find((c) => c.data_type === 'Boolean' && input.problem_type === 'Classification')
-  const target = (byName ?? lastBool)?.column_name ?? null
+  const lastNumeric = input.problem_type === 'Forecast' ? d.columns.find(fits) : undefined
+  const target = (byName ?? lastBool ?? lastNumeric)?.column_name ?? null
+  const forecast = input.problem_type === 'Forecast'
   const suggest = (c: ColumnSpec): Attribute => {
     if (c.column_name === target) return 'Target'
+    if (forecast && (c.data_type === 'Date' || c.data_type === 'DateTime')) return 'Timestamp'
+    if (forecast && c.data_type === 'String') return 'UniqueId'
     const n = distinct.get(c.column_name)
     if (ID_NAME.test(c.column_name) || (c.data_type === 'String' && n !== undefined && sampleRows > 20 && n >= sampleRows * 0.95)) return 'Id'
     return 'Feature'
@@ -143,7 +148,7 @@ export async function trainingDetails(sql: Sql, input: { dataset_id: number; pre
     domain: input.domain,
     problem_type: input.problem_type,
     dataset_schema: d.columns.map((c) => ({ column_name: c.column_name, data_type: c.data_type })),
-    attributes: ['Id', 'Target', 'Feature'],
+    attributes: forecast ? ['Timestamp', 'Target', 'UniqueId', 'Feature'] : ['Id', 'Target', 'Feature'],
     // Extensions for the wizard: is the dataset trainable, is the name free, what each column looks like.
     dataset_name: d.dataset_name,
     is_valid: d.is_valid,
@@ -176,6 +181,9 @@ export async function resolveColumns(sql: Sql, d: DatasetInfo, input: Pick<Train
     if (c.data_type !== undefined && c.data_type !== '') {
       const t = normalizeDataType(c.data_type)
       if (t !== col.data_type) throw badRequest(`columns[${i}].data_type`, `'${c.column_name}' is ${col.data_type} in the dataset, not ${c.data_type}`)
+    }
+    if (c.attribute_name === 'Timestamp' || c.attribute_name === 'UniqueId') {
+      throw badRequest(`columns[${i}].attribute_name`, `${c.attribute_name} is for problem_type Forecast; ${input.problem_type} takes Id, Target, Feature or Ignore`)
     }
     given.set(col.column_name, { attribute: c.attribute_name, at: i })
   })
@@ -232,11 +240,11 @@ export function trainingParams(input: Pick<TrainInput, 'hyperparameters' | 'vali
 export function specOf(t: Pick<TrainingRow, 'problem_type' | 'columns' | 'algorithm' | 'params' | 'shap_enabled'>): TrainSpec {
   const h = t.params.hyperparameters
   return {
-    problem_type: t.problem_type,
+    problem_type: t.problem_type as TrainSpec['problem_type'],
     target: t.columns.find((c) => c.attribute_name === 'Target')!.column_name,
     features: t.columns.filter((c) => c.attribute_name === 'Feature').map((c) => c.column_name),
     ids: t.columns.filter((c) => c.attribute_name === 'Id').map((c) => c.column_name),
-    algorithm: t.algorithm,
+    algorithm: t.algorithm as TrainSpec['algorithm'],
     boosting: {
       max_depth: h.max_depth,
       learning_rate: h.learning_rate,
@@ -270,8 +278,13 @@ export async function createTraining(sql: Sql, caller: Caller, input: TrainInput
       fields: [{ field: 'dataset_id', message: 'the dataset is not validated' }],
     })
   }
-  const engine = resolveEngine(input.engine)
-  const columns = await resolveColumns(sql, d, input)
+  const forecast = input.problem_type === 'Forecast' ? await resolveForecastTraining(sql, d, input) : null
+  if (!forecast && !['auto', 'xgboost', 'linear'].includes(input.algorithm)) {
+    throw badRequest('algorithm', `${input.algorithm} is a forecasting model; ${input.problem_type} takes auto, XGBoost or Linear`)
+  }
+  if (forecast && !FORECAST_ALGORITHMS.includes(input.algorithm)) throw badRequest('algorithm', `Forecast takes auto, SeasonalNaive, ETS or ARIMA, not ${input.algorithm}`)
+  const engine = forecast ? 'wasm' : resolveEngine(input.engine)
+  const columns = forecast ? forecast.columns : await resolveColumns(sql, d, input)
   const { rows: taken } = await sql.query(`select id from public.training_jobs where predictor_name = $1`, [input.predictor_name])
   if (taken.length) throw conflict(`predictor_name: '${input.predictor_name}' is already used by training ${taken[0].id}`, { field: 'predictor_name', id: taken[0].id })
   const job = await enqueueJob(sql, TRAIN_JOB, null, { tenantId: caller.tenantId, createdBy: caller.kind === 'user' ? caller.userId : null })
@@ -290,7 +303,7 @@ export async function createTraining(sql: Sql, caller: Caller, input: TrainInput
       d.data_source,
       JSON.stringify(columns),
       input.algorithm,
-      JSON.stringify(trainingParams(input)),
+      JSON.stringify(forecast ? { ...trainingParams(input), forecast: forecast.settings } : trainingParams(input)),
       input.shap_enabled,
       input.is_incremental,
       engine,
@@ -311,6 +324,7 @@ export async function createTraining(sql: Sql, caller: Caller, input: TrainInput
     training_status: engine === 'ray' ? 'submitted_to_ray' : 'submitted',
     job_id: job.id,
     engine,
+    ...(forecast ? { forecast: forecast.settings } : {}),
   }
 }
 
@@ -335,7 +349,7 @@ const LIST_SELECT = `
     join public.jobs j on j.id = t.job_id
     left join public.model_versions m on m.id = t.model_id`
 
-const ALGORITHM_LABEL = { auto: 'Auto', xgboost: 'XGBoost', linear: 'Linear' } as const
+const ALGORITHM_LABEL = { auto: 'Auto', xgboost: 'XGBoost', linear: 'Linear', seasonal_naive: 'SeasonalNaive', ets: 'ETS', arima: 'AutoARIMA' } as const
 
 /** The spec's three status fields, from the job's one state. */
 export function statusFields(status: JobStatus, modelId: number | null) {
@@ -427,6 +441,14 @@ export async function updatePreprocess(sql: Sql, input: { train_id: number; prep
   const t = await loadTraining(sql, input.train_id)
   const { rows: pre } = await sql.query<{ id: number; spec: PreprocessSpec }>(`select id, spec from public.preprocesses where id = $1`, [input.preprocess_id])
   if (!pre.length) throw notFound('Preprocess', input.preprocess_id)
+  if (t.problem_type === 'Forecast' || (pre[0].spec as { kind?: string }).kind === 'forecast') {
+    if (t.preprocess_id !== input.preprocess_id) {
+      throw new ApiError(422, 'VALIDATION_ERROR', 'preprocess_id: a forecast model keeps the preprocess (time column, frequency, gap filling) it was trained with', {
+        field: 'preprocess_id',
+        fields: [{ field: 'preprocess_id', message: 'forecast preprocesses are not interchangeable' }],
+      })
+    }
+  }
   if (!t.preprocess_id || !t.model_id) throw conflict(`training ${t.id} has no model yet (status ${statusFields(t.status, t.model_id).status})`, { field: 'train_id' })
   const { rows: cur } = await sql.query<{ spec: PreprocessSpec }>(`select spec from public.preprocesses where id = $1`, [t.preprocess_id])
   const diff = describeChanges(cur[0].spec, pre[0].spec)
@@ -475,6 +497,7 @@ export async function modelSummary(sql: Sql, id: number) {
     const s = statusFields(t.status, t.model_id)
     throw conflict(`training ${id} has no model yet (status ${s.status}${t.error ? `: ${t.error}` : ''})`, { train_id: id, status: s.status })
   }
+  if (t.problem_type === 'Forecast') return forecastModelSummary(sql, t)
   const versions = await modelVersions(sql, id)
   const chosen = versions.find((v) => v.id === t.model_id)!
   const latest = versions.filter((v) => v.data_ref.job_id === chosen.data_ref.job_id)

@@ -1,0 +1,122 @@
+import path from 'node:path'
+import { createRequire } from 'node:module'
+import type { Forecast } from './models.ts'
+
+/*
+  ARIMA / SARIMA through the `arima` package (ctsa compiled to WebAssembly; AutoARIMA searches the orders).
+  What we measured about it (decision 045):
+  - predict() returns the forecast and its *variances* (checked on an AR(1): 9.02, 11.38, 11.99 for σ² = 9, φ = 0.5).
+  - A model with p = q = 0 (e.g. ARIMA(0,1,0), which AutoARIMA picks for a random walk) returns memory garbage
+    (denormal numbers, values of the input). Every result is checked; an implausible one falls back to fixed orders.
+  - The WASM prints "non-stationary AR part" to stdout whatever `verbose` says: the module is loaded here with its
+    print hooks silenced.
+  - The fitted model cannot be exported: a forecast from new history refits with the same options.
+*/
+
+interface ArimaOptions {
+  auto?: boolean
+  p?: number
+  d?: number
+  q?: number
+  P?: number
+  D?: number
+  Q?: number
+  s?: number
+  verbose?: boolean
+}
+interface ArimaInstance {
+  train(ts: number[]): ArimaInstance
+  predict(steps: number): [number[], number[]]
+  destroy(): void
+}
+type ArimaClass = new (o: ArimaOptions) => ArimaInstance
+
+let loaded: ArimaClass | null = null
+function arimaClass(): ArimaClass {
+  if (loaded) return loaded
+  const require = createRequire(import.meta.url)
+  const dir = path.dirname(require.resolve('arima'))
+  // The package's own entry, but with the module's stdout/stderr hooks silenced.
+  const factory = require(path.join(dir, 'wasm/native-sync.js')) as (o: object) => object
+  const bin = require(path.join(dir, 'wrapper/native.bin.js')) as Uint8Array
+  const load = require(path.join(dir, 'load.js')) as (m: object) => ArimaClass
+  loaded = load(factory({ wasmBinary: bin, print: () => {}, printErr: () => {} }))
+  return loaded
+}
+
+export interface ArimaFit {
+  kind: 'arima'
+  /** the options the package was given (AutoARIMA, or the fixed order it fell back to) */
+  options: ArimaOptions
+  label: string
+  /** how many of the last values it was fitted on */
+  window: number
+  fallback: string | null
+}
+
+/** At most this many recent values go to the search (AutoARIMA's cost grows quickly with the length). */
+export function arimaWindow(m: number) {
+  return Math.max(200, 8 * m)
+}
+
+function plausible(y: number[], f: [number[], number[]], steps: number) {
+  const [mean, v] = f
+  if (mean.length !== steps || v.length !== steps) return false
+  const mu = y.reduce((s, x) => s + x, 0) / y.length
+  const sd = Math.sqrt(y.reduce((s, x) => s + (x - mu) ** 2, 0) / y.length) || Math.abs(mu) || 1
+  const lo = Math.min(...y) - 20 * sd * Math.sqrt(steps)
+  const hi = Math.max(...y) + 20 * sd * Math.sqrt(steps)
+  for (let i = 0; i < steps; i++) {
+    if (!Number.isFinite(mean[i]) || !Number.isFinite(v[i]) || v[i] < 0) return false
+    if (mean[i] < lo || mean[i] > hi) return false
+    if (mean[i] !== 0 && Math.abs(mean[i]) < 1e-300) return false
+    if (i > 0 && v[i] < v[i - 1] * 0.5) return false
+  }
+  return true
+}
+
+function run(options: ArimaOptions, y: number[], steps: number): Forecast | null {
+  const ARIMA = arimaClass()
+  let model: ArimaInstance | null = null
+  try {
+    model = new ARIMA({ ...options, verbose: false }).train(y)
+    const out = model.predict(Math.max(steps, 2))
+    const f: [number[], number[]] = [out[0].slice(0, steps), out[1].slice(0, steps)]
+    if (!plausible(y, f, steps)) return null
+    return { mean: f[0], sd: f[1].map((v) => Math.sqrt(v)) }
+  } catch {
+    return null
+  } finally {
+    model?.destroy()
+  }
+}
+
+function candidates(m: number, n: number): { options: ArimaOptions; label: string }[] {
+  const seasonal = m > 1 && n >= 2 * m + 10
+  const s = seasonal ? m : 0
+  const list: { options: ArimaOptions; label: string }[] = [
+    { options: { auto: true, p: 3, d: 2, q: 3, P: seasonal ? 1 : 0, D: seasonal ? 1 : 0, Q: seasonal ? 1 : 0, s }, label: seasonal ? `AutoARIMA (seasonal, s=${m})` : 'AutoARIMA' },
+  ]
+  if (seasonal) list.push({ options: { p: 1, d: 0, q: 1, P: 0, D: 1, Q: 1, s }, label: `SARIMA(1,0,1)(0,1,1)[${m}]` })
+  list.push({ options: { p: 1, d: 1, q: 1 }, label: 'ARIMA(1,1,1)' }, { options: { p: 1, d: 1, q: 0 }, label: 'ARIMA(1,1,0)' })
+  return list
+}
+
+/** Fits AutoARIMA on the series (its recent window); falls back to fixed orders when a result is implausible. */
+export function fitArima(y: number[], m: number, steps: number): { fit: ArimaFit; forecast: Forecast } | null {
+  const window = Math.min(y.length, arimaWindow(m))
+  const recent = y.slice(-window)
+  if (recent.length < 20) return null
+  let first: string | null = null
+  for (const c of candidates(m, recent.length)) {
+    const f = run(c.options, recent, steps)
+    if (f) return { fit: { kind: 'arima', options: c.options, label: c.label, window, fallback: first ? `${first} gave an implausible result; used ${c.label}` : null }, forecast: f }
+    first ??= c.label
+  }
+  return null
+}
+
+/** A forecast of a fitted ARIMA's options on (possibly new) history. */
+export function forecastArima(fit: ArimaFit, y: number[], steps: number): Forecast | null {
+  return run(fit.options, y.slice(-fit.window), steps)
+}

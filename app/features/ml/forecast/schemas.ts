@@ -1,0 +1,22 @@
+import { z } from 'zod'
+import { intId, withoutNul } from '#app/http/schemas.ts'
+
+/* POST /api/v1/inference/forecast (ML spec §9.4): the spec's fields, and our confidence and history extensions. */
+
+const integer = z.coerce.number('must be an integer').int('must be an integer')
+
+export const forecastInput = z
+  .object({
+    train_id: intId,
+    preprocess_id: intId.optional(),
+    steps: integer.min(1, 'must be at least 1'),
+    frequency: z.string('must be a string').trim().min(1, 'must not be empty').max(20),
+    unique_id: z.coerce.string('must be a string').max(500).refine(withoutNul, 'must not contain NUL characters').optional(),
+    dataset_id: intId.optional(),
+    /** the prediction interval's level (default 0.95) */
+    confidence: z.coerce.number('must be a number').gt(0.5, 'must be above 0.5').lt(1, 'must be below 1').optional().default(0.95),
+    /** also return this many recent history points (for a chart) */
+    history: integer.min(0, 'must be 0 or more').max(5000, 'must be at most 5000').optional().default(0),
+  })
+  .strict()
+export type ForecastInput = z.output<typeof forecastInput>
