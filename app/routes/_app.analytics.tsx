@@ -104,7 +104,8 @@ export default function Analytics({ loaderData }: Route.ComponentProps) {
       ) : null}
       <DiagnosticPanel datasetId={chosen!.id} numeric={numeric} columns={columns.filter((c) => c.type !== 'Date' && c.type !== 'DateTime').map((c) => c.name)} hasDate={hasDate} dates={loaderData} />
       <PredictivePanel datasetId={chosen!.id} numeric={numeric} hasDate={hasDate} canWrite={loaderData.canWrite} name={chosen!.name} />
-      <PrescriptivePanel datasetId={chosen!.id} numeric={numeric} />
+      {/* keyed: its defaults (the metric, the variables) are the dataset's, and a select keeps its value across datasets */}
+      <PrescriptivePanel key={chosen!.id} datasetId={chosen!.id} numeric={numeric} />
     </>
   )
 }

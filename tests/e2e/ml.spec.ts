@@ -10,7 +10,7 @@ test('train a model through the wizard, watch it complete, see its metrics and i
   // 1. dataset and name → the schema from get_details, with the suggested roles
   const churn = await page.locator('select[name=dataset_id] option', { hasText: 'customer-churn' }).first().getAttribute('value')
   await page.locator('select[name=dataset_id]').selectOption(churn!)
-  await page.getByLabel('Model name').fill('e2e-churn')
+  await page.getByLabel('Model name').fill('e2e-wizard')
   await page.getByRole('button', { name: 'Next: columns' }).click()
   await expect(page.getByTestId('column-row')).toHaveCount(15)
   await expect(page.getByLabel('Role of Churn')).toHaveValue('Target')
@@ -37,7 +37,7 @@ test('train a model through the wizard, watch it complete, see its metrics and i
 
   // the model page follows the job to the end
   await expect(page).toHaveURL(/\/models\/\d+$/)
-  await expect(page.getByRole('heading', { name: 'e2e-churn' })).toBeVisible()
+  await expect(page.getByRole('heading', { name: 'e2e-wizard' })).toBeVisible()
   await expect(page.getByTestId('training-status').first()).toHaveText('completed', { timeout: 120_000 })
   const auc = Number(await page.getByTestId('metric-roc_auc').locator('p').nth(1).textContent())
   expect(auc).toBeGreaterThan(0.7)
@@ -55,12 +55,12 @@ test('train a model through the wizard, watch it complete, see its metrics and i
 
   // the list shows it with its metric; delete asks first
   await page.getByRole('link', { name: 'All models' }).click()
-  const row = page.getByTestId('training-row').filter({ hasText: 'e2e-churn' })
+  const row = page.getByTestId('training-row').filter({ hasText: 'e2e-wizard' })
   await expect(row).toContainText('roc_auc')
   await row.getByRole('button', { name: 'Delete' }).click()
   await row.getByRole('button', { name: 'Yes, delete' }).click()
   await expect(page.getByRole('status')).toContainText('deleted')
-  await expect(page.getByTestId('training-row').filter({ hasText: 'e2e-churn' })).toHaveCount(0)
+  await expect(page.getByTestId('training-row').filter({ hasText: 'e2e-wizard' })).toHaveCount(0)
 })
 
 test('the demo tenant has a churn model trained by a job after first boot', async ({ page, login }) => {
