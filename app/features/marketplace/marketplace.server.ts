@@ -14,6 +14,7 @@ import type { ExecuteInput } from './schemas.ts'
 
 export { createAsset, deleteAsset, getAsset, listAssets, listVersions, patchAsset } from './assets.server.ts'
 export { connectSource, listSources, testDataSource } from './sources.server.ts'
+export { consumerBreakdown, recentExecutions, usageSeries } from './usage.server.ts'
 
 export async function execute(caller: Caller, assetId: string, input: ExecuteInput) {
   return executeAsset(await getDb(), caller, assetId, input)
