@@ -83,3 +83,23 @@ export async function providerMysql(): Promise<ProviderDb> {
     },
   }
 }
+
+/** Copies every stdout/stderr line into `lines` (still printed) until `restore()`: tests search them for secrets. */
+export function captureOutput() {
+  const lines: string[] = []
+  const writes = { out: process.stdout.write.bind(process.stdout), err: process.stderr.write.bind(process.stderr) }
+  const tee = (write: typeof writes.out) =>
+    ((chunk: unknown, ...rest: unknown[]) => {
+      lines.push(String(chunk))
+      return write(chunk as string, ...(rest as []))
+    }) as typeof process.stdout.write
+  process.stdout.write = tee(writes.out)
+  process.stderr.write = tee(writes.err)
+  return {
+    lines,
+    restore() {
+      process.stdout.write = writes.out
+      process.stderr.write = writes.err
+    },
+  }
+}
