@@ -1,8 +1,10 @@
 import { defineJob } from '#app/jobs/jobs.server.ts'
+import { BATCH_JOB, runBatch } from './batch.server.ts'
 import { deliverWebhook, WEBHOOK_JOB, WEBHOOK_MAX_ATTEMPTS, WEBHOOK_RETRY_DELAY_SECONDS } from './webhooks.server.ts'
 
 /*
   The marketplace's jobs (one import line in app/jobs/registry.server.ts):
+  - marketplace.batch: a batch's records through the execution path, then its signed callback.
   - marketplace.webhook: one attempt of a signed delivery; pg-boss retries it with exponential backoff.
 */
 
@@ -12,4 +14,11 @@ defineJob<{ deliveryId: number }>(WEBHOOK_JOB, (data, ctx) => deliverWebhook(dat
   retryBackoff: true,
   expireInSeconds: 60,
   teamSize: 2,
+})
+
+defineJob<Parameters<typeof runBatch>[0]>(BATCH_JOB, (data, ctx) => runBatch(data, ctx), {
+  // a retry resumes at the first pending record
+  retryLimit: 1,
+  retryDelaySeconds: 5,
+  expireInSeconds: 6 * 3600,
 })

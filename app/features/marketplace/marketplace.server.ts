@@ -14,6 +14,8 @@ import type { ExecuteInput } from './schemas.ts'
 
 export { createAsset, deleteAsset, getAsset, listAssets, listVersions, patchAsset } from './assets.server.ts'
 export { connectSource, listSources, testDataSource } from './sources.server.ts'
+export { getBatchResults, getBatchStatus, publicOrigin, startBatch } from './batch.server.ts'
+export { enqueueWebhook, SIGNATURE_HEADER, verifyWebhookSignature, webhookDeliveries } from './webhooks.server.ts'
 
 export async function execute(caller: Caller, assetId: string, input: ExecuteInput) {
   return executeAsset(await getDb(), caller, assetId, input)
