@@ -196,6 +196,8 @@ async function benchUsers(tenant: string, n: number, tag: string) {
      returning user_id, id as session_id`,
     [tenant, tag, crypto.randomBytes(3).toString('hex'), HASH, n],
   )
+  // Fresh statistics for the tables the per-request caller check reads (thousands of users were just added).
+  await db.exec(`analyze public.profiles, public.user_roles, app.auth_sessions`)
   return Promise.all(
     rows.map(async (r) =>
       (
