@@ -1,9 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { asCaller } from '#app/db/db.server.ts'
 import '#app/features/marketplace/jobs.server.ts'
+import '#app/features/ml/jobs.server.ts'
+import { transformRecord } from '#app/features/ml/preprocess.ts'
+import { loadModel, predict } from '#app/features/ml/scoring.ts'
 import { verifyWebhookSignature } from '#app/features/marketplace/webhooks.server.ts'
 import { startWorker, stopWorker } from '#app/jobs/jobs.server.ts'
 import { json, setupTestApp, type TestApp, type TestTenant, type TestUser } from '#tests/support/app.ts'
+import { churnRows, FAST, uploadChurn, waitForTraining, type ChurnRow } from '#tests/support/ml.ts'
 import { captureOutput, providerPostgres, webhookReceiver, type ProviderDb, type ReceivedWebhook } from '#tests/support/marketplace.ts'
 
 // Short webhook backoff for the test (read when the job is defined).
@@ -332,6 +336,74 @@ describe('the free tier per record', () => {
     expect((await finished(c.viewer, paid.body.data.batch_id)).progress).toMatchObject({ successful_records: 2, failed_records: 0 })
     const { rows } = await app.db.query(`select count(*)::int as n, sum(price)::float8 as amount from public.asset_executions where batch_id = $1 and billable`, [paid.body.data.batch_id])
     expect(rows[0]).toEqual({ n: 2, amount: 1 })
+  })
+})
+
+describe('a model asset', () => {
+  let modelAsset: string
+  let rows: ChurnRow[]
+  let trainId: number
+  const churnInput = (r: ChurnRow) => ({
+    CustomerID: r.CustomerID,
+    account: { Plan: r.Plan, Tenure: r.Tenure, SignupDate: r.SignupDate, Paperless: r.Paperless },
+    billing: { MonthlyCharges: r.MonthlyCharges, SupportCalls: r.SupportCalls },
+  })
+
+  beforeAll(async () => {
+    rows = churnRows(600)
+    const datasetId = await uploadChurn(app, a.admin, 'mkb_churn', rows)
+    const t = await json(
+      app.fetch('/api/v1/train/', {
+        method: 'POST',
+        headers: a.data_scientist.auth,
+        json: {
+          dataset_id: datasetId,
+          predictor_name: 'mkb_churn_model',
+          domain: 'Churn',
+          problem_type: 'Classification',
+          algorithm: 'xgboost',
+          columns: [
+            { column_name: 'CustomerID', data_type: 'String', attribute_name: 'Id' },
+            { column_name: 'Churn', data_type: 'Boolean', attribute_name: 'Target' },
+          ],
+          shap_enabled: false,
+          hyperparameters: FAST,
+        },
+      }),
+    )
+    expect(t.status, JSON.stringify(t.body)).toBe(201)
+    trainId = t.body.id
+    expect((await waitForTraining(app, a.viewer, trainId)).status).toBe('completed')
+    const r = await call(a.data_scientist, `${V1}/assets`, { method: 'POST', json: { name: 'Churn (batch)', category: 'machine_learning', configuration: { train_id: trainId } } })
+    expect(r.status, JSON.stringify(r.body)).toBe(201)
+    modelAsset = r.body.data.asset_id
+    expect((await call(a.admin, `${V1}/assets/${modelAsset}`, { method: 'PATCH', json: { status: 'published' } })).status).toBe(200)
+  }, 180_000)
+
+  it("scores each record with the downloaded model, as /execute does; a record of the wrong type fails alone", async () => {
+    const { rows: s } = await app.db.query(`select p.spec from public.training_jobs t join public.preprocesses p on p.id = t.preprocess_id where t.id = $1`, [trainId])
+    const dl = await app.fetch(`/api/v1/train/download-model/${trainId}`, { headers: a.viewer.auth })
+    const model = loadModel(dl.headers.get('x-model-format') as 'xgboost-binary', new Uint8Array(await dl.arrayBuffer()))
+    const picked = [rows[3], rows[10], rows[42], rows[77], rows[99]]
+    const batch = picked.map((r, i) => ({ id: `m${i}`, customer_id: r.CustomerID, input_data: churnInput(r) }))
+    batch.splice(2, 0, { id: 'bad', customer_id: 'x', input_data: { ...churnInput(rows[5]), account: { ...churnInput(rows[5]).account, Tenure: 'long' as unknown as number } } })
+    const r = await call(b.operator, `${V1}/assets/${modelAsset}/batch-execute`, { method: 'POST', json: { batch_data: batch, parameters: { top_factors: 3 } } })
+    expect(r.status, JSON.stringify(r.body)).toBe(202)
+    const st = await finished(b.viewer, r.body.data.batch_id)
+    expect(st.progress).toMatchObject({ total_records: 6, successful_records: 5, failed_records: 1 })
+    const res = await call(b.viewer, `${V1}/batches/${r.body.data.batch_id}/results`)
+    expect(res.body.data[2]).toMatchObject({ id: 'bad', status: 'error', error: { code: 'VALIDATION_ERROR', details: { field: 'batch_data.2.input_data.account.Tenure' } } })
+    const ok = res.body.data.filter((x: { status: string }) => x.status === 'success')
+    expect(ok.map((x: { id: string }) => x.id)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4'])
+    for (const [i, x] of ok.entries()) {
+      const row = picked[i]
+      // an independent computation: the downloaded model on the preprocessed row
+      expect(x.results.churn_probability).toBeCloseTo(predict(model, transformRecord(s[0].spec, row as unknown as Record<string, unknown>), 1)[0], 12)
+      expect(x.results.key_factors).toHaveLength(3)
+      expect(x).toMatchObject({ CustomerID: row.CustomerID, customer_id: row.CustomerID, metadata: { model_version: '1.0.0' } })
+      const one = await call(b.operator, `${V1}/assets/${modelAsset}/execute`, { method: 'POST', json: { input_data: churnInput(row), parameters: { top_factors: 3 } } })
+      expect(x.results).toEqual(one.body.data.results)
+    }
   })
 })
 
