@@ -7,7 +7,7 @@ import { loadModel, predict } from '#app/features/ml/scoring.ts'
 import { verifyWebhookSignature } from '#app/features/marketplace/webhooks.server.ts'
 import { startWorker, stopWorker } from '#app/jobs/jobs.server.ts'
 import { json, setupTestApp, type TestApp, type TestTenant, type TestUser } from '#tests/support/app.ts'
-import { churnRows, FAST, uploadChurn, waitForTraining, type ChurnRow } from '#tests/support/ml.ts'
+import { churnRows, trainChurn, uploadChurn, type ChurnRow } from '#tests/support/ml.ts'
 import { captureOutput, providerPostgres, webhookReceiver, type ProviderDb, type ReceivedWebhook } from '#tests/support/marketplace.ts'
 
 // Short webhook backoff for the test (read when the job is defined).
@@ -352,28 +352,7 @@ describe('a model asset', () => {
   beforeAll(async () => {
     rows = churnRows(600)
     const datasetId = await uploadChurn(app, a.admin, 'mkb_churn', rows)
-    const t = await json(
-      app.fetch('/api/v1/train/', {
-        method: 'POST',
-        headers: a.data_scientist.auth,
-        json: {
-          dataset_id: datasetId,
-          predictor_name: 'mkb_churn_model',
-          domain: 'Churn',
-          problem_type: 'Classification',
-          algorithm: 'xgboost',
-          columns: [
-            { column_name: 'CustomerID', data_type: 'String', attribute_name: 'Id' },
-            { column_name: 'Churn', data_type: 'Boolean', attribute_name: 'Target' },
-          ],
-          shap_enabled: false,
-          hyperparameters: FAST,
-        },
-      }),
-    )
-    expect(t.status, JSON.stringify(t.body)).toBe(201)
-    trainId = t.body.id
-    expect((await waitForTraining(app, a.viewer, trainId)).status).toBe('completed')
+    trainId = await trainChurn(app, a.data_scientist, a.viewer, datasetId, 'mkb_churn_model')
     const r = await call(a.data_scientist, `${V1}/assets`, { method: 'POST', json: { name: 'Churn (batch)', category: 'machine_learning', configuration: { train_id: trainId } } })
     expect(r.status, JSON.stringify(r.body)).toBe(201)
     modelAsset = r.body.data.asset_id
