@@ -6,7 +6,7 @@ import '#app/features/marketplace/jobs.server.ts'
 import { enqueueWebhook, signWebhook, verifyWebhookSignature, webhookDeliveries, WEBHOOK_MAX_ATTEMPTS } from '#app/features/marketplace/webhooks.server.ts'
 import { startWorker, stopWorker } from '#app/jobs/jobs.server.ts'
 import { setupTestApp, type TestApp, type TestTenant } from '#tests/support/app.ts'
-import { captureOutput } from '#tests/support/marketplace.ts'
+import { captureOutput, webhookReceiver, type ReceivedWebhook } from '#tests/support/marketplace.ts'
 
 // Short backoff for the test (read when the job is defined): retries after ≈1–2 s, then ≈2–4 s.
 vi.hoisted(() => {
@@ -20,20 +20,13 @@ vi.hoisted(() => {
   replay window, refused (SSRF) targets, and the secret in no readable column, response or log line.
 */
 
-interface Received {
-  at: number
-  headers: http.IncomingHttpHeaders
-  body: string
-}
-
 let app: TestApp
 let a: TestTenant
 let b: TestTenant
-let receiver: http.Server
+let receiver: Awaited<ReturnType<typeof webhookReceiver>>
 let base: string
-const received: Record<string, Received[]> = {}
-// path → status codes to answer in turn (the last one repeats)
-const script: Record<string, number[]> = {}
+let received: Record<string, ReceivedWebhook[]>
+let script: Record<string, number[]>
 let output: ReturnType<typeof captureOutput>
 const savedAllow = process.env.HD_ALLOW_PRIVATE_TARGETS
 const SECRET = 'whsec_test_0123456789abcdefghijklmnopqrstuv'
@@ -44,19 +37,8 @@ beforeAll(async () => {
   process.env.HD_ALLOW_PRIVATE_TARGETS = '127.0.0.1/32'
   process.env.LOG_JOBS = 'true'
   output = captureOutput()
-  receiver = http.createServer((req, res) => {
-    const chunks: Buffer[] = []
-    req.on('data', (c: Buffer) => chunks.push(c))
-    req.on('end', () => {
-      const path = req.url ?? '/'
-      ;(received[path] ??= []).push({ at: Date.now(), headers: req.headers, body: Buffer.concat(chunks).toString('utf8') })
-      const codes = script[path] ?? [200]
-      const code = codes.length > 1 ? codes.shift()! : codes[0]
-      res.writeHead(code, { 'content-type': 'text/plain' }).end(code === 200 ? 'ok' : 'no')
-    })
-  })
-  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r))
-  base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`
+  receiver = await webhookReceiver()
+  ;({ base, received, script } = receiver)
   app = await setupTestApp()
   ;[a, b] = await Promise.all([app.createTenant(), app.createTenant()])
   await startWorker(app.db, { pollingIntervalSeconds: 0.5 })
@@ -69,7 +51,7 @@ afterAll(async () => {
   else process.env.HD_ALLOW_PRIVATE_TARGETS = savedAllow
   await stopWorker({ timeoutMs: 2000 })
   await app?.close()
-  await new Promise((r) => receiver?.close(r))
+  await receiver?.close()
 })
 
 async function settled(deliveryId: number, timeoutMs = 25_000) {

@@ -215,6 +215,13 @@ export const batchBody = z.strictObject({
 })
 export type BatchInput = z.output<typeof batchBody>
 
+export const batchResultsQuery = z.object({
+  status: z.enum(['pending', 'success', 'error']).optional(),
+  limit: z.coerce.number().int('must be an integer').min(1, 'must be at least 1').max(1000, 'must be at most 1000').default(100),
+  offset: z.coerce.number().int('must be an integer').min(0, 'must be 0 or more').default(0),
+})
+export type BatchResultsQuery = z.output<typeof batchResultsQuery>
+
 // ---------------------------------------------------------------- deploys and training (decision 063)
 
 export const deploymentIdParam = z.object({ deployment_id: z.string().regex(/^deploy_[0-9a-z]{12,32}$/, 'must be a deployment id (deploy_…)') })
