@@ -4,6 +4,7 @@ import { ApiError, badRequest, notFound } from '#app/http/errors.server.ts'
 import { ConnectorError, runQuery } from './connectors.server.ts'
 import type { Definition, ModelDefinition, SqlDefinition } from './definition.server.ts'
 import { modelBundle, modelRecord, scoreModel } from './model-exec.server.ts'
+import { recordSample } from './samples.server.ts'
 import type { ExecuteInput, Pricing } from './schemas.ts'
 import { newId, seal, unseal } from './secrets.server.ts'
 import { loadSource, sourceSecret } from './sources.server.ts'
@@ -232,6 +233,8 @@ export async function executeAsset(db: Db, caller: Caller, assetId: string, inpu
   }
   const elapsed = performance.now() - started
   await recordExecution(db, caller, t, { id, status: 'success', latencyMs: elapsed, dataPoints: answer.dataPoints, batchId }, sub)
+  // the inputs a blue-green deploy health-checks a new version on (decision 063)
+  await recordSample(db, t, input.input_data).catch(() => {})
   return {
     data: {
       execution_id: id,
