@@ -313,6 +313,37 @@ describe('batch-execute', () => {
   })
 })
 
+describe('cancel', () => {
+  it("stops a running batch through its job: the status says cancelled, the rest of the records stay pending", async () => {
+    const batch = Array.from({ length: 1500 }, (_, i) => ({ input_data: { region: ['north', 'south', 'east'][i % 3] } }))
+    const r = await call(b.operator, `${V1}/assets/${asset}/batch-execute`, { method: 'POST', json: { batch_data: batch, parameters: { parallel_processing: false } } })
+    expect(r.status).toBe(202)
+    const id = r.body.data.batch_id
+    const running = await until('some records done', async () => {
+      const s = (await call(b.viewer, `${V1}/batches/${id}/status`)).body.data
+      return s.progress.processed_records > 0 ? s : undefined
+    })
+    expect(running.status).toBe('processing')
+    expect(running.job_id).toMatch(/^[0-9a-f-]{36}$/)
+    expect(Date.parse(running.estimated_completion)).toBeGreaterThan(Date.now())
+    const stop = await call(b.admin, `/api/v1/ray/terminate_ray_job?ray_job_id=${running.job_id}&usage=batch`, { method: 'POST' })
+    expect(stop.status, JSON.stringify(stop.body)).toBe(200)
+    const s1 = await until('cancelled', async () => {
+      const s = (await call(b.viewer, `${V1}/batches/${id}/status`)).body.data
+      return s.status === 'cancelled' ? s : undefined
+    })
+    await new Promise((res) => setTimeout(res, 1000))
+    const s2 = (await call(b.viewer, `${V1}/batches/${id}/status`)).body.data
+    expect(s2.progress.processed_records).toBeLessThan(1500)
+    // at most the record in flight when the signal came is finished afterwards
+    expect(s2.progress.processed_records - s1.progress.processed_records).toBeLessThanOrEqual(1)
+    const pending = await call(b.viewer, `${V1}/batches/${id}/results?status=pending&limit=1`)
+    expect(pending.body.meta.total).toBe(1500 - s2.progress.processed_records)
+    // another tenant cannot cancel it
+    expect((await call(c.admin, `/api/v1/ray/terminate_ray_job?ray_job_id=${running.job_id}&usage=batch`, { method: 'POST' })).status).toBe(404)
+  })
+})
+
 describe('the free tier per record', () => {
   it('records past the free tier fail with 402 alone; a batch that cannot succeed at all is refused whole', async () => {
     const batch = Array.from({ length: 5 }, (_, i) => ({ id: `r${i}`, input_data: { region: ['north', 'south', 'east'][i % 3] } }))
