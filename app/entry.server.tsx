@@ -9,7 +9,7 @@ import { isbot } from 'isbot'
 import type { RenderToPipeableStreamOptions } from 'react-dom/server'
 import { renderToPipeableStream } from 'react-dom/server'
 
-export { applyHttpTimeouts, attachStreamSockets, bootApp, getEnv, shutdownApp, stampClientAddress } from './process.server.ts'
+export { apiFastPath, applyHttpTimeouts, attachStreamSockets, bootApp, getEnv, shutdownApp, stampClientAddress } from './process.server.ts'
 
 export const streamTimeout = 5_000
 

@@ -7,6 +7,7 @@
 import { bootApp } from '#app/boot.server.ts'
 import { closeDb } from '#app/db/index.server.ts'
 import { getEnv } from '#app/env.server.ts'
+import { apiFastPath } from '#app/http/api-fast-path.server.ts'
 import { stampClientAddress } from '#app/http/client-address.server.ts'
 import { applyHttpTimeouts } from '#app/http/server-timeouts.server.ts'
 import { attachStreamSockets } from '#app/features/streams/streams.server.ts'
@@ -18,4 +19,4 @@ export async function shutdownApp(opts: { timeoutMs: number }) {
   await closeDb()
 }
 
-export { applyHttpTimeouts, attachStreamSockets, bootApp, getEnv, stampClientAddress }
+export { apiFastPath, applyHttpTimeouts, attachStreamSockets, bootApp, getEnv, stampClientAddress }

@@ -7,6 +7,7 @@
  * of that tenant (the path the API route takes, minus HTTP), median of --repeat runs, each beside a reference
  * measured in the same run: the bare SQL aggregate a hand-written query would use over the same table.
  */
+import os from 'node:os'
 import { performance } from 'node:perf_hooks'
 
 const args = process.argv.slice(2)
@@ -108,7 +109,7 @@ async function compare(what: string, ours: () => Promise<unknown>, refWhat: stri
   console.log(`${what.padEnd(58)} ${o.median.toFixed(0).padStart(7)} ms   ${refWhat.padEnd(52)} ${r.median.toFixed(0).padStart(7)} ms   ×${(o.median / r.median).toFixed(2)}`)
 }
 
-console.log(`\nanalytics bench: ${ROWS.toLocaleString('en-US')} rows, median of ${REPEAT} runs (after one warm-up), Postgres ${(await db.query<{ v: string }>(`show server_version`)).rows[0].v}\n`)
+console.log(`\nanalytics bench: ${ROWS.toLocaleString('en-US')} rows, median of ${REPEAT} runs (after one warm-up), Postgres ${(await db.query<{ server_version: string }>(`show server_version`)).rows[0].server_version}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} (a shared machine: compare the ratios)\n`)
 console.log(`${'ours (feature function as the caller)'.padEnd(58)} ${'ms'.padStart(10)}   ${'reference (bare SQL, same table)'.padEnd(52)} ${'ms'.padStart(10)}   ratio`)
 
 const descr = (body: object) => () => asAdmin((tx) => a.describeDataset(tx, caller, schemas.descriptiveBody.parse({ dataset_id: datasetId, ...body })))

@@ -56,6 +56,8 @@ async function users(n: number) {
      insert into app.auth_sessions (user_id, user_agent) select p.user_id, 'bench' from p returning user_id, id as session_id`,
     [tenant, tag, n],
   )
+  // Fresh statistics for the tables the per-request caller check reads (thousands of users were just added).
+  await db.exec(`analyze public.profiles, public.user_roles, app.auth_sessions`)
   return Promise.all(rows.map(async (r) => (await signAccessToken({ sub: r.user_id, role: 'authenticated', session_id: r.session_id, app_metadata: { provider: 'email', tenant_id: tenant, roles: ['admin'] } }, 3600)).token))
 }
 

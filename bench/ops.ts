@@ -196,6 +196,8 @@ async function benchUsers(tenant: string, n: number, tag: string) {
      returning user_id, id as session_id`,
     [tenant, tag, crypto.randomBytes(3).toString('hex'), HASH, n],
   )
+  // Fresh statistics for the tables the per-request caller check reads (thousands of users were just added).
+  await db.exec(`analyze public.profiles, public.user_roles, app.auth_sessions`)
   return Promise.all(
     rows.map(async (r) =>
       (
@@ -370,6 +372,31 @@ else {
   }
 }
 
+// ------------------------------------------------------------------ the floor: bare node:http in the same run
+/** About the size of a dashboard summary answer (the floor server sends a body this long). */
+const summaryBytes = 700
+async function floor() {
+  const port = PORT + 2
+  const child: ChildProcess = spawn(process.execPath, ['--single-threaded-gc', 'bench/http-floor-server.mjs'], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: String(port), DATABASE_URL, BODY_BYTES: String(summaryBytes) },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  })
+  stops.push(() => child.kill())
+  for (let i = 0; !(await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok).catch(() => false)); i++) {
+    if (i > 100) throw new Error('the floor server did not come up')
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  const out: Record<string, number> = {}
+  for (const p of ['bare', 'db']) {
+    const r = await autocannon({ url: `http://127.0.0.1:${port}/${p}`, connections: 100, duration: 10, headers: { authorization: 'Bearer x'.repeat(40) } } as any)
+    out[p] = r.requests.average
+  }
+  child.kill()
+  return out
+}
+const floorRps = args.includes('--no-reference') ? null : await floor()
+
 // ------------------------------------------------------------------ report
 const f = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(1))
 console.log(`\nHot Dash ops benchmark — ${new Date().toISOString()} — ${counts.orders} orders, ${counts.sessions} sessions, ${counts.queries} agent queries`)
@@ -397,5 +424,9 @@ const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].le
 console.log(head.map((h, i) => h.padEnd(widths[i])).join(' | '))
 console.log(widths.map((w) => '-'.repeat(w)).join('-|-'))
 for (const l of lines) console.log(l.map((c, i) => c.padEnd(widths[i])).join(' | '))
+if (floorRps) {
+  console.log(`\nfloor, same run (bench/http-floor-server.mjs, 100 connections, 10 s, ${summaryBytes}-byte JSON): bare node:http ${f(floorRps.bare)} req/s;` +
+    ` node:http + one Postgres round trip (select 1) ${f(floorRps.db)} req/s — the app's cached summary: ${f(cached.find((r) => r.endpoint === 'dashboard/summary')?.b.rps ?? 0)} req/s`)
+}
 await db.close()
 process.exit(0)

@@ -41,6 +41,8 @@ export interface JobOptions {
   /** Retries after a failure (default 0: a failed job stays failed). */
   retryLimit?: number
   retryDelaySeconds?: number
+  /** Exponential backoff between retries: about retryDelaySeconds × 2^(retry − 1), up to twice that (pg-boss's jitter). */
+  retryBackoff?: boolean
   /** The handler is aborted after this long (default 15 minutes, at most 23 hours). */
   expireInSeconds?: number
   /** Jobs of this kind one worker process runs at the same time (default 1). */
@@ -572,6 +574,7 @@ function queueOptions(opts: JobOptions): PgBoss.Queue {
     name: '',
     retryLimit: opts.retryLimit ?? 0,
     retryDelay: opts.retryDelaySeconds ?? 0,
+    retryBackoff: opts.retryBackoff ?? false,
     expireInSeconds: opts.expireInSeconds ?? DEFAULT_EXPIRE_SECONDS,
   }
 }
@@ -580,6 +583,7 @@ function sendOptions(opts: JobOptions): PgBoss.SendOptions {
   return {
     retryLimit: opts.retryLimit ?? 0,
     retryDelay: opts.retryDelaySeconds ?? 0,
+    retryBackoff: opts.retryBackoff ?? false,
     expireInSeconds: opts.expireInSeconds ?? DEFAULT_EXPIRE_SECONDS,
   }
 }

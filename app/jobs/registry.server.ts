@@ -12,6 +12,7 @@ import '#app/features/datasets/jobs.server.ts'
 import '#app/features/ops/jobs.server.ts'
 import '#app/features/ml/jobs.server.ts'
 import '#app/features/inference/jobs.server.ts'
+import '#app/features/marketplace/jobs.server.ts'
 
 /** Starts the pg-boss worker for every job and schedule defined above (web process or `npm run worker`). */
 export async function startJobs(opts?: WorkerOptions) {

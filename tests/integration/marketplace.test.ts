@@ -552,7 +552,7 @@ describe('versions', () => {
       ['1.0.1', 'active'],
       ['1.0.0', 'deprecated'],
     ])
-    expect(r.body.meta).toEqual({ current_version: '1.0.1', latest_version: '1.1.0', total_versions: 3 })
+    expect(r.body.meta).toEqual({ current_version: '1.0.1', latest_version: '1.1.0', total_versions: 3, deployment: null })
     const v100 = r.body.data[2]
     const { rows: m } = await app.db.query(`select count(*)::int as n from public.asset_executions e join public.asset_versions v on v.id = e.version_id where e.asset_id = $1 and v.version = '1.0.0' and e.status <> 'rejected'`, [modelAsset])
     expect(v100.performance_metrics.requests).toBe(m[0].n)

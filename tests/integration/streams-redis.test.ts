@@ -1,4 +1,6 @@
+import { spawn, type ChildProcess } from 'node:child_process'
 import os from 'node:os'
+import path from 'node:path'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { json, setupTestApp, type TestApp, type TestTenant } from '#tests/support/app.ts'
@@ -151,4 +153,63 @@ describe.skipIf(!REDIS_URL)('redis source', { timeout: 120_000 }, () => {
     expect(got.y).toBeGreaterThan(0)
     await expectExact(s.id, evs)
   })
+  // A real crash: the production worker (`npm run worker`) consuming while events arrive, SIGKILLed mid-stream —
+  // inside a transaction, between commit and XACK, or between reads, wherever it happens to be — then a new worker
+  // process (another pid, so another consumer name in the group) claims what the dead one read and never acked.
+  it.runIf(!!process.env.TEST_DATABASE_URL)('a worker process SIGKILLed mid-stream, a new one started: no loss, no double count', async () => {
+    const s = await newStream('redis-sigkill')
+    const evs = events(12_000, 5)
+    const root = path.resolve(import.meta.dirname, '../..')
+    const worker = () => {
+      const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'server/worker.ts')], {
+        cwd: root,
+        env: { ...process.env, DATABASE_URL: app.url!, REDIS_URL: REDIS_URL!, HD_STREAM_CLAIM_IDLE_MS: '500', NODE_ENV: 'test' },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      })
+      const ready = new Promise<void>((resolve, reject) => {
+        child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready in') && resolve())
+        child.once('exit', (code) => reject(new Error(`worker exited ${code} before it was ready`)))
+      })
+      return { child, ready }
+    }
+    const processed = async () => (await json(app.fetch(`/api/v1/stream/${s.id}/metrics`, { headers: a.viewer.auth }))).body.metrics.events_processed as number
+    const children: ChildProcess[] = []
+    try {
+      const first = worker()
+      children.push(first.child)
+      await first.ready
+      // Produce at a steady pace while the worker consumes, and kill it once it is well into the stream.
+      let sent = 0
+      const producing = (async () => {
+        while (sent < evs.length) {
+          await produce(s.key, evs.slice(sent, sent + 250))
+          sent += 250
+          await new Promise((r) => setTimeout(r, 25))
+        }
+      })()
+      const deadline = Date.now() + 60_000
+      while ((await processed()) < 3000) {
+        if (Date.now() > deadline) throw new Error('the first worker did not consume 3000 events in 60 s')
+        await new Promise((r) => setTimeout(r, 20))
+      }
+      first.child.kill('SIGKILL')
+      await new Promise((r) => (first.child.exitCode === null && first.child.signalCode === null ? first.child.once('exit', r) : r(null)))
+      const atKill = await processed()
+      const pendingAtKill = Number(((await redis.xpending(s.key, 'hotdash')) as unknown[])[0])
+      const second = worker()
+      children.push(second.child)
+      await second.ready
+      await producing
+      const m = await waitProcessed(s.id, evs.length)
+      await new Promise((r) => setTimeout(r, 1000))
+      console.log(`streams-redis: SIGKILL at ${atKill} events processed, ${pendingAtKill} read and unacked; the new worker finished the rest`)
+      expect(atKill).toBeLessThan(evs.length)
+      expect(await processed()).toBe(evs.length)
+      expect(m.metrics.events_processed).toBe(evs.length)
+      await expectExact(s.id, evs)
+      expect(((await redis.xpending(s.key, 'hotdash')) as unknown[])[0]).toBe(0)
+    } finally {
+      for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL')
+    }
+  }, 180_000)
 })

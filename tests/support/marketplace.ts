@@ -83,3 +83,52 @@ export async function providerMysql(): Promise<ProviderDb> {
     },
   }
 }
+
+/** Copies every stdout/stderr line into `lines` (still printed) until `restore()`: tests search them for secrets. */
+export function captureOutput() {
+  const lines: string[] = []
+  const writes = { out: process.stdout.write.bind(process.stdout), err: process.stderr.write.bind(process.stderr) }
+  const tee = (write: typeof writes.out) =>
+    ((chunk: unknown, ...rest: unknown[]) => {
+      lines.push(String(chunk))
+      return write(chunk as string, ...(rest as []))
+    }) as typeof process.stdout.write
+  process.stdout.write = tee(writes.out)
+  process.stderr.write = tee(writes.err)
+  return {
+    lines,
+    restore() {
+      process.stdout.write = writes.out
+      process.stderr.write = writes.err
+    },
+  }
+}
+
+export interface ReceivedWebhook {
+  at: number
+  headers: import('node:http').IncomingHttpHeaders
+  body: string
+}
+
+/**
+ * A webhook receiver on 127.0.0.1: records every request by path (raw body, headers, time) and answers the status
+ * codes `script[path]` lists in turn (the last one repeats; 200 when none).
+ */
+export async function webhookReceiver() {
+  const http = await import('node:http')
+  const received: Record<string, ReceivedWebhook[]> = {}
+  const script: Record<string, number[]> = {}
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (ch: Buffer) => chunks.push(ch))
+    req.on('end', () => {
+      const path = req.url ?? '/'
+      ;(received[path] ??= []).push({ at: Date.now(), headers: req.headers, body: Buffer.concat(chunks).toString('utf8') })
+      const codes = script[path] ?? [200]
+      res.writeHead(codes.length > 1 ? codes.shift()! : codes[0]).end()
+    })
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const { port } = server.address() as import('node:net').AddressInfo
+  return { base: `http://127.0.0.1:${port}`, received, script, close: () => new Promise<void>((r) => server.close(() => r())) }
+}

@@ -481,6 +481,8 @@ export async function listVersions(sql: Sql, id: string) {
           error_rate: p?.n ? p.errors / p.n : null,
         },
         changes: v.changes,
+        // the share of executions this version takes now
+        traffic_share: v.id === a.canary_version_id ? Number(a.canary_share ?? 0) : v.id === a.active_version_id ? 1 - (a.canary_version_id ? Number(a.canary_share ?? 0) : 0) : 0,
         version_notes: v.version_notes,
         requires_retraining: v.requires_retraining,
         deployment_date: v.deployed_at ? iso(v.deployed_at) : null,

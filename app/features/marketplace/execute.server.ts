@@ -4,6 +4,7 @@ import { ApiError, badRequest, notFound } from '#app/http/errors.server.ts'
 import { ConnectorError, runQuery } from './connectors.server.ts'
 import type { Definition, ModelDefinition, SqlDefinition } from './definition.server.ts'
 import { modelBundle, modelRecord, scoreModel } from './model-exec.server.ts'
+import { recordSample } from './samples.server.ts'
 import type { ExecuteInput, Pricing } from './schemas.ts'
 import { newId, seal, unseal } from './secrets.server.ts'
 import { loadSource, sourceSecret } from './sources.server.ts'
@@ -57,7 +58,7 @@ export async function executionTarget(db: Db, caller: Caller, assetId: string, p
   return { asset: { id: a.id, tenant_id: a.tenant_id, status: a.status, pricing: a.pricing, configuration: a.configuration }, version, owner }
 }
 
-const priced = (p: Pricing) => p.model !== 'free' && (p.price ?? 0) > 0
+export const priced = (p: Pricing) => p.model !== 'free' && (p.price ?? 0) > 0
 
 interface Subscription {
   id: number
@@ -92,7 +93,7 @@ function periodStart(p: Pricing) {
   return p.free_tier?.period === 'daily' ? 'day' : 'month'
 }
 
-function paymentRequired(asset: ExecTarget['asset'], used: number) {
+export function paymentRequired(asset: ExecTarget['asset'], used: number) {
   const p = asset.pricing
   return new ApiError(402, 'PAYMENT_REQUIRED', `The free tier of ${p.free_tier?.requests ?? 0} requests per ${periodStart(p)} is used up: accept the pricing to continue`, {
     asset_id: asset.id,
@@ -104,7 +105,7 @@ function paymentRequired(asset: ExecTarget['asset'], used: number) {
   })
 }
 
-async function usedThisPeriod(db: Db, asset: ExecTarget['asset'], tenantId: string) {
+export async function usedThisPeriod(db: Db, asset: ExecTarget['asset'], tenantId: string) {
   const { rows } = await db.query<{ n: number }>(
     `select count(*)::int as n from public.asset_executions where asset_id = $1 and consumer_tenant_id = $2 and status = 'success' and created_at >= date_trunc('${periodStart(asset.pricing)}', now())`,
     [asset.id, tenantId],
@@ -204,7 +205,9 @@ export function toApiError(e: unknown, owner: boolean): ApiError {
   return new ApiError(500, 'INTERNAL_ERROR', 'The asset failed')
 }
 
-export async function executeAsset(db: Db, caller: Caller, assetId: string, input: ExecuteInput) {
+/** One execution, metered; `batchId` tags the meter row of a batch's record (batch.server.ts runs records through here). */
+export async function executeAsset(db: Db, caller: Caller, assetId: string, input: ExecuteInput, opts: { batchId?: string } = {}) {
+  const { batchId } = opts
   const started = performance.now()
   const t = await executionTarget(db, caller, assetId)
   let sub: Subscription | null = null
@@ -214,7 +217,7 @@ export async function executeAsset(db: Db, caller: Caller, assetId: string, inpu
     if (priced(t.asset.pricing) && !sub.billing_agreement_at) {
       const used = await usedThisPeriod(db, t.asset, caller.tenantId)
       if (used >= (t.asset.pricing.free_tier?.requests ?? 0)) {
-        await recordExecution(db, caller, t, { id: newId('exec'), status: 'rejected', errorCode: 'PAYMENT_REQUIRED', latencyMs: performance.now() - started }, sub)
+        await recordExecution(db, caller, t, { id: newId('exec'), status: 'rejected', errorCode: 'PAYMENT_REQUIRED', latencyMs: performance.now() - started, batchId }, sub)
         throw paymentRequired(t.asset, used)
       }
     }
@@ -225,11 +228,13 @@ export async function executeAsset(db: Db, caller: Caller, assetId: string, inpu
     answer = await runDefinition(db, t, input.input_data, input.parameters)
   } catch (e) {
     const err = toApiError(e, t.owner)
-    await recordExecution(db, caller, t, { id, status: err.status < 500 ? 'rejected' : 'error', errorCode: err.code, latencyMs: performance.now() - started }, sub)
+    await recordExecution(db, caller, t, { id, status: err.status < 500 ? 'rejected' : 'error', errorCode: err.code, latencyMs: performance.now() - started, batchId }, sub)
     throw err
   }
   const elapsed = performance.now() - started
-  await recordExecution(db, caller, t, { id, status: 'success', latencyMs: elapsed, dataPoints: answer.dataPoints }, sub)
+  await recordExecution(db, caller, t, { id, status: 'success', latencyMs: elapsed, dataPoints: answer.dataPoints, batchId }, sub)
+  // the inputs a blue-green deploy health-checks a new version on (decision 063)
+  await recordSample(db, t, input.input_data).catch(() => {})
   return {
     data: {
       execution_id: id,

@@ -3,6 +3,8 @@ import type { Sql } from '#app/db/db.server.ts'
 import type { Caller } from '#app/features/auth/auth.server.ts'
 import { ApiError } from '#app/http/errors.server.ts'
 import { executeAsset, executionTarget, subscription, webhookSecret } from './execute.server.ts'
+import { listVersions as versionsOf } from './assets.server.ts'
+import { latestDeployment } from './deploy.server.ts'
 import { consumerUsage } from './metering.server.ts'
 import type { ExecuteInput } from './schemas.ts'
 
@@ -12,8 +14,17 @@ import type { ExecuteInput } from './schemas.ts'
   (the meter must be written whether the asset succeeds or not).
 */
 
-export { createAsset, deleteAsset, getAsset, listAssets, listVersions, patchAsset } from './assets.server.ts'
+export { createAsset, deleteAsset, getAsset, listAssets, patchAsset } from './assets.server.ts'
 export { connectSource, listSources, testDataSource } from './sources.server.ts'
+export { cancelDeployment, deployVersion, getDeployment } from './deploy.server.ts'
+export { getBatchResults, getBatchStatus, publicOrigin, startBatch } from './batch.server.ts'
+export { enqueueWebhook, SIGNATURE_HEADER, verifyWebhookSignature, webhookDeliveries } from './webhooks.server.ts'
+
+/** GET /assets/{asset_id}/versions: every version (status, metrics, changes, traffic share) and the newest deployment. */
+export async function listVersions(sql: Sql, assetId: string) {
+  const r = await versionsOf(sql, assetId)
+  return { ...r, meta: { ...r.meta, deployment: await latestDeployment(sql, assetId) } }
+}
 
 export async function execute(caller: Caller, assetId: string, input: ExecuteInput) {
   return executeAsset(await getDb(), caller, assetId, input)

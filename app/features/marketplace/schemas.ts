@@ -214,3 +214,53 @@ export const batchBody = z.strictObject({
   callback_url: z.string().url('must be a URL').max(2000).optional(),
 })
 export type BatchInput = z.output<typeof batchBody>
+
+export const batchResultsQuery = z.object({
+  status: z.enum(['pending', 'success', 'error']).optional(),
+  limit: z.coerce.number().int('must be an integer').min(1, 'must be at least 1').max(1000, 'must be at most 1000').default(100),
+  offset: z.coerce.number().int('must be an integer').min(0, 'must be 0 or more').default(0),
+})
+export type BatchResultsQuery = z.output<typeof batchResultsQuery>
+
+// ---------------------------------------------------------------- deploys and training (decision 063)
+
+export const deploymentIdParam = z.object({ deployment_id: z.string().regex(/^deploy_[0-9a-z]{12,32}$/, 'must be a deployment id (deploy_…)') })
+
+export const rollbackThreshold = z
+  .strictObject({
+    /** errors / (successes + errors) of the new version's live executions; bad input and quota refusals do not count */
+    error_rate: z.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1').optional(),
+    /** the mean latency (ms) of the new version's successful live executions */
+    response_time: z.number().positive('must be more than 0 ms').max(600_000).optional(),
+  })
+  .refine((t) => t.error_rate !== undefined || t.response_time !== undefined, 'name error_rate, response_time or both')
+export type RollbackThreshold = z.output<typeof rollbackThreshold>
+
+export const deployBody = z
+  .strictObject({
+    deployment_strategy: z.enum(['blue_green', 'canary'], 'must be blue_green or canary').default('blue_green'),
+    rollback_threshold: rollbackThreshold.optional(),
+    notification_webhooks: z.array(z.string().url('must be a URL').max(2000)).max(10, 'at most 10 webhooks').default([]),
+    /** canary: the shares of executions the new version takes, step by step; after the last it takes all traffic */
+    canary: z
+      .strictObject({
+        steps: z
+          .array(z.number().gt(0, 'a share must be more than 0').lt(1, 'a share must be less than 1 (after the last step the version takes all traffic)'))
+          .min(1, 'name at least one share')
+          .max(10, 'at most 10 steps')
+          .refine((s) => s.every((x, i) => i === 0 || x > s[i - 1]), 'shares must grow step by step')
+          .default([0.05, 0.25, 0.5]),
+        step_interval_seconds: z.number().int('must be an integer').min(1, 'must be at least 1').max(86_400).default(300),
+      })
+      .optional(),
+    /** executions of the new version needed before the threshold is judged, and per canary step before it grows */
+    min_executions: z.number().int('must be an integer').min(1, 'must be at least 1').max(100_000).default(20),
+    /** blue_green: how long after the switch the rollback threshold is watched (0: not watched) */
+    monitor_seconds: z.number().int('must be an integer').min(0).max(86_400).default(300),
+    /** blue_green: how many recorded inputs the health check runs the new version on */
+    health_check: z.strictObject({ sample_size: z.number().int('must be an integer').min(1).max(100).default(20) }).default({ sample_size: 20 }),
+  })
+  .superRefine((b, ctx) => {
+    if (b.canary && b.deployment_strategy !== 'canary') ctx.addIssue({ code: 'custom', path: ['canary'], message: 'canary settings need deployment_strategy canary' })
+  })
+export type DeployInput = z.output<typeof deployBody>

@@ -29,7 +29,7 @@ async function start(db: Db, s: StreamRow, name: string): Promise<RunningConsume
   const log = (m: string) => console.warn(m)
   if (s.source.type === 'redis' && cfg.redisUrl) {
     const { startRedisConsumer } = await import('./sources/redis.server.ts')
-    return startRedisConsumer(db, s, cfg.redisUrl, { consumer: name, log })
+    return startRedisConsumer(db, s, cfg.redisUrl, { consumer: name, log, claimIdleMs: cfg.claimIdleMs })
   }
   if (s.source.type === 'nats' && cfg.natsUrl) {
     const { startNatsConsumer } = await import('./sources/nats.server.ts')

@@ -4,6 +4,8 @@ export function brokerConfig(env: Record<string, string | undefined> = process.e
     redisUrl: env.REDIS_URL || null,
     natsUrl: env.NATS_URL || null,
     kafkaBrokers: (env.KAFKA_BROKERS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    /** how long a dead consumer's pending Redis entries stay idle before another consumer claims them (default 30 s) */
+    claimIdleMs: Number(env.HD_STREAM_CLAIM_IDLE_MS) > 0 ? Number(env.HD_STREAM_CLAIM_IDLE_MS) : undefined,
   }
 }
 

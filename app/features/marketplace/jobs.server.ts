@@ -1,0 +1,28 @@
+import { defineJob } from '#app/jobs/jobs.server.ts'
+import { BATCH_JOB, runBatch } from './batch.server.ts'
+import { DEPLOY_JOB, runDeployment } from './deploy.server.ts'
+import { deliverWebhook, WEBHOOK_JOB, WEBHOOK_MAX_ATTEMPTS, WEBHOOK_RETRY_DELAY_SECONDS } from './webhooks.server.ts'
+
+/*
+  The marketplace's jobs (one import line in app/jobs/registry.server.ts):
+  - marketplace.batch: a batch's records through the execution path, then its signed callback.
+  - marketplace.webhook: one attempt of a signed delivery; pg-boss retries it with exponential backoff.
+  - marketplace.deploy: one deployment from request to its end (resumes from the row when retried after a lost worker).
+*/
+
+defineJob<{ deliveryId: number }>(WEBHOOK_JOB, (data, ctx) => deliverWebhook(data, ctx), {
+  retryLimit: WEBHOOK_MAX_ATTEMPTS - 1,
+  retryDelaySeconds: WEBHOOK_RETRY_DELAY_SECONDS,
+  retryBackoff: true,
+  expireInSeconds: 60,
+  teamSize: 2,
+})
+
+defineJob<Parameters<typeof runBatch>[0]>(BATCH_JOB, (data, ctx) => runBatch(data, ctx), {
+  // a retry resumes at the first pending record
+  retryLimit: 1,
+  retryDelaySeconds: 5,
+  expireInSeconds: 6 * 3600,
+})
+
+defineJob<{ deploymentId: string }>(DEPLOY_JOB, (data, ctx) => runDeployment(data, ctx), { retryLimit: 2, retryDelaySeconds: 5, expireInSeconds: 23 * 3600, teamSize: 3 })
