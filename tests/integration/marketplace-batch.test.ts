@@ -344,6 +344,23 @@ describe('cancel', () => {
   })
 })
 
+describe('size', () => {
+  it('takes the 10,000 records the schema allows (a body past 2 MiB), refuses one more naming batch_data', async () => {
+    const padding = 'x'.repeat(200)
+    const big = Array.from({ length: 10_000 }, (_, i) => ({ id: `big_${i}_${padding}`.slice(0, 200), customer_id: `cust_${i}`, input_data: { region: 'north' } }))
+    expect(JSON.stringify({ batch_data: big }).length).toBeGreaterThan(2 * 1024 * 1024)
+    const r = await call(b.operator, `${V1}/assets/${asset}/batch-execute`, { method: 'POST', json: { batch_data: big } })
+    expect(r.status, JSON.stringify(r.body).slice(0, 300)).toBe(202)
+    expect(r.body.data.total_records).toBe(10_000)
+    const s = (await call(b.viewer, `${V1}/batches/${r.body.data.batch_id}/status`)).body.data
+    expect(s.progress.total_records).toBe(10_000)
+    expect((await call(b.admin, `/api/v1/ray/terminate_ray_job?ray_job_id=${s.job_id}&usage=batch`, { method: 'POST' })).status).toBe(200)
+    const over = await call(b.operator, `${V1}/assets/${asset}/batch-execute`, { method: 'POST', json: { batch_data: [...big, big[0]] } })
+    expect(over.status).toBe(400)
+    expect(over.body.error.details.fields[0].field).toBe('batch_data')
+  })
+})
+
 describe('the free tier per record', () => {
   it('records past the free tier fail with 402 alone; a batch that cannot succeed at all is refused whole', async () => {
     const batch = Array.from({ length: 5 }, (_, i) => ({ id: `r${i}`, input_data: { region: ['north', 'south', 'east'][i % 3] } }))
