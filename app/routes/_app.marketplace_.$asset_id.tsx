@@ -2,7 +2,9 @@ import { useState } from 'react'
 import { Form, Link, useActionData, useNavigation } from 'react-router'
 import { ActionForm, Button, Card, CsrfInput, EmptyState, Notice, PageHeader, Table } from '#app/components/ui.tsx'
 import { CsvButton, fmtNum } from '#app/features/analytics/components.tsx'
-import { FreeTierMeter, inputData, KeyFactors, LatencyChart, pricingText, StatusPill, UsageChart, type KeyFactor, type UsageDay } from '#app/features/marketplace/components.tsx'
+import { BatchPanel, DeployPanel, inFlight, type BatchView, type DeploymentView } from '#app/features/marketplace/console-panels.tsx'
+import { usePollWhile } from '#app/features/ml/components.tsx'
+import { FreeTierMeter, inputData, KeyFactors, LatencyChart, pricingText, StatusPill, UsageChart, useLastIntent, type KeyFactor, type UsageDay } from '#app/features/marketplace/components.tsx'
 import type { Route } from './+types/_app.marketplace_.$asset_id'
 
 export const meta = ({ data }: Route.MetaArgs) => [{ title: `${data?.asset.name ?? 'Asset'} · Marketplace · Hot Dash` }]
@@ -13,8 +15,10 @@ export async function loader({ request, params }: Route.LoaderArgs) {
   const { getDb } = await import('#app/db/index.server.ts')
   const mk = await import('#app/features/marketplace/marketplace.server.ts')
   const { assetIdParam } = await import('#app/features/marketplace/schemas.ts')
+  const ml = await import('#app/features/ml/ml.server.ts')
   const { notFound } = await import('#app/http/errors.server.ts')
   const id = params.asset_id
+  const origin = mk.publicOrigin(request)
   if (!assetIdParam.safeParse({ asset_id: id }).success) throw notFound('Asset', id)
   // Statements one at a time: the subscription's lookup reads the server's own connection beside the caller's.
   return uiLoader(
@@ -25,9 +29,16 @@ export async function loader({ request, params }: Route.LoaderArgs) {
         const asset = (await mk.getAsset(tx, caller, id)).data as unknown as Asset
         const owner = !asset.provider
         const [series, recent] = await Promise.all([mk.usageSeries(tx, id, 30), mk.recentExecutions(tx, id, 50)])
-        const versions = owner ? (await mk.listVersions(tx, id)).data : []
+        const listed = owner ? await mk.listVersions(tx, id) : null
         const consumers = owner ? await mk.consumerBreakdown(tx, id, caller.tenantId) : []
-        return { asset, owner, series, recent, versions, consumers }
+        const batches = await Promise.all((await mk.assetBatchIds(tx, id, 10)).map(async (b) => (await mk.getBatchStatus(tx, b, origin)).data))
+        const latest = listed?.meta.deployment
+        const deployment = latest ? (await mk.getDeployment(tx, latest.deployment_id)).data : null
+        const models =
+          owner && asset.kind === 'model' && caller.permissions.has('models.read')
+            ? (await ml.listTrainings(tx, { skip: 0, limit: 200 })).data.filter((t) => t.status === 'completed').map((t) => ({ id: t.id, name: t.predictor_name, algorithm: t.algorithm }))
+            : []
+        return { asset, owner, series, recent, versions: listed?.data ?? [], consumers, batches, deployment, models }
       })
       const subscription = page.owner ? null : (await mk.mySubscription(sql, caller, id)).data
       return { ...page, subscription, canWrite: caller.permissions.has('assets.write'), canExecute: caller.permissions.has('assets.execute') }
@@ -39,13 +50,63 @@ export async function loader({ request, params }: Route.LoaderArgs) {
 export async function action({ request, params }: Route.ActionArgs) {
   const { uiAction } = await import('#app/http/ui.server.ts')
   const mk = await import('#app/features/marketplace/marketplace.server.ts')
-  const { executeBody } = await import('#app/features/marketplace/schemas.ts')
+  const { batchBody, deployBody, executeBody } = await import('#app/features/marketplace/schemas.ts')
   const { badRequest } = await import('#app/http/errors.server.ts')
   const id = params.asset_id
   const intent = String((await request.clone().formData()).get('intent'))
+  // The browser sends the generated form's values as one JSON field; a 400 naming it if it is not JSON.
+  const jsonField = (f: FormData, name: string, empty: string, message: string): unknown => {
+    try {
+      return JSON.parse(String(f.get(name) || empty))
+    } catch {
+      throw badRequest(name, message)
+    }
+  }
   if (intent === 'publish' || intent === 'archive' || intent === 'unpublish') {
     const status = intent === 'publish' ? 'published' : intent === 'archive' ? 'archived' : 'draft'
     return uiAction(request, 'assets.write', async (db, caller) => ({ kind: 'status' as const, ...(await mk.patchAsset(db, caller, id, { status })) }))
+  }
+  if (intent === 'new_version') {
+    return uiAction(request, 'assets.write', async (db, caller, f) => ({
+      kind: 'version' as const,
+      ...(await mk.patchAsset(db, caller, id, {
+        configuration: {
+          train_id: Number(f.get('train_id')),
+          ...(f.get('risk_medium') || f.get('risk_high') ? { risk_thresholds: { medium: Number(f.get('risk_medium')), high: Number(f.get('risk_high')) } } : {}),
+        },
+        version_notes: String(f.get('version_notes') ?? '') || undefined,
+      })),
+    }))
+  }
+  if (intent === 'deploy') {
+    return uiAction(request, 'assets.write', async (db, caller, f) => {
+      const num = (k: string) => (String(f.get(k) ?? '').trim() === '' ? undefined : Number(f.get(k)))
+      const strategy = String(f.get('deployment_strategy'))
+      const threshold = { error_rate: num('error_rate'), response_time: num('response_time') }
+      const body = deployBody.parse({
+        deployment_strategy: strategy,
+        min_executions: num('min_executions'),
+        ...(threshold.error_rate !== undefined || threshold.response_time !== undefined ? { rollback_threshold: threshold } : {}),
+        ...(strategy === 'canary'
+          ? { canary: { steps: String(f.get('steps') ?? '').split(',').filter((x) => x.trim()).map(Number), step_interval_seconds: num('step_interval_seconds') } }
+          : { monitor_seconds: num('monitor_seconds'), health_check: { sample_size: num('sample_size') } }),
+      })
+      return { kind: 'deploy' as const, ...(await mk.deployVersion(db, caller, id, String(f.get('version')), body)) }
+    })
+  }
+  if (intent === 'cancel_deploy') return uiAction(request, 'assets.write', async (db, _caller, f) => ({ kind: 'cancel_deploy' as const, ...(await mk.cancelDeployment(db, String(f.get('deployment_id')))) }))
+  if (intent === 'batch') {
+    return uiAction(
+      request,
+      'assets.execute',
+      async (_db, caller, f) => {
+        const records = jsonField(f, 'batch_data', '[]', 'must be a JSON array of records')
+        const callback = String(f.get('callback_url') ?? '').trim()
+        const body = batchBody.parse({ batch_data: records, ...(callback ? { callback_url: callback } : {}) })
+        return { kind: 'batch' as const, ...(await mk.startBatch(caller, id, body, mk.publicOrigin(request))) }
+      },
+      { transaction: false },
+    )
   }
   // Execution and subscriptions open their own transactions (the meter is written whether the asset succeeds or not).
   if (intent === 'subscribe') return uiAction(request, 'assets.execute', async (_db, caller, f) => ({ kind: 'subscribe' as const, ...(await mk.subscribe(caller, id, f.get('accept_pricing') === 'true')) }), { transaction: false })
@@ -53,12 +114,7 @@ export async function action({ request, params }: Route.ActionArgs) {
     request,
     'assets.execute',
     async (_db, caller, f) => {
-      let input: unknown
-      try {
-        input = JSON.parse(String(f.get('input_data') ?? '{}'))
-      } catch {
-        throw badRequest('input_data', 'must be a JSON object')
-      }
+      const input = jsonField(f, 'input_data', '{}', 'must be a JSON object')
       const body = executeBody.parse({ input_data: input, parameters: { top_factors: Number(f.get('top_factors') || 5) } })
       return { kind: 'execute' as const, ...(await mk.execute(caller, id, body)) }
     },
@@ -78,6 +134,7 @@ interface Asset {
   active_version?: string | null
   canary?: { version?: string; share: number | null } | null
   provider?: { tenant_id: string; name: string }
+  configuration?: { train_id?: number; risk_thresholds?: { medium: number; high: number } }
   created_at: string
   updated_at: string
   published_at?: string | null
@@ -103,14 +160,20 @@ const METRIC_LABELS: [string, string, (v: number) => string][] = [
 ]
 
 export default function AssetPage({ loaderData }: Route.ComponentProps) {
-  const { asset, owner, series, recent, versions, consumers, subscription, canWrite, canExecute } = loaderData
+  const { asset, owner, series, recent, versions, consumers, batches, deployment, models, subscription, canWrite, canExecute } = loaderData
   const result = useActionData<typeof action>()
+  const batchViews = batches as unknown as BatchView[]
+  const deploymentView = deployment as unknown as DeploymentView | null
+  usePollWhile(batchViews.some((b) => b.status === 'processing') || (deploymentView !== null && inFlight(deploymentView.status)), 2000)
+  const lastIntent = useLastIntent()
+  const failedIntent = result && !result.ok ? lastIntent : null
   const schema = asset.api_specification.input_schema
   const output = asset.api_specification.output_schema
   const execution = result?.ok && result.result.kind === 'execute' ? (result.result as unknown as { data: Execution }).data : null
   const statusChange = result?.ok && result.result.kind === 'status' ? result.result : null
   const subscribed = result?.ok && result.result.kind === 'subscribe' ? result.result : null
-  const paymentRequired = result && !result.ok && result.error.code === 'PAYMENT_REQUIRED'
+  const paymentRequired = result && !result.ok && result.error.code === 'PAYMENT_REQUIRED' && failedIntent === 'execute'
+  const panelError = (i: string) => (result && !result.ok && failedIntent === i ? result.error.message : null)
   return (
     <div className="space-y-6">
       <PageHeader
@@ -131,7 +194,12 @@ export default function AssetPage({ loaderData }: Route.ComponentProps) {
         }
       />
       {statusChange ? <Notice kind="success">Now {statusChange.data.status} (version {statusChange.data.version}).</Notice> : null}
-      {result && !result.ok && result.error.code !== 'PAYMENT_REQUIRED' && !Object.keys(result.error.fields).length ? <Notice kind="error">{result.error.message}</Notice> : null}
+      {result && !result.ok && !['batch', 'deploy', 'new_version'].includes(failedIntent ?? '') && !paymentRequired && !Object.keys(result.error.fields).length ? <Notice kind="error">{result.error.message}</Notice> : null}
+      {result?.ok && result.result.kind === 'version' ? (
+        <Notice kind="success">
+          Version {result.result.data.version} ({result.result.data.version_status ?? 'no new version'}): {result.result.data.changes.join('; ')}
+        </Notice>
+      ) : null}
 
       <Card title="About">
         <p className="whitespace-pre-line text-sm text-slate-700">{asset.description || 'No description.'}</p>
@@ -212,6 +280,58 @@ export default function AssetPage({ loaderData }: Route.ComponentProps) {
         </Card>
         <Card title="Result">{execution ? <ExecutionResult execution={execution} /> : <EmptyState title="No execution yet">Fill in the inputs and press Execute.</EmptyState>}</Card>
       </div>
+
+      <Card title="Batch execution">
+        {canExecute && (owner || asset.status === 'published') ? (
+          <BatchPanel schema={schema} batches={batchViews} owner={owner} message={panelError('batch')} />
+        ) : (
+          <p className="text-sm text-slate-500">Batches need the assets.execute permission and a published asset.</p>
+        )}
+      </Card>
+
+      {owner && canWrite ? (
+        <Card title="Deploy">
+          {asset.kind === 'model' && models.length ? (
+            <Form method="post" className="mb-4 flex flex-wrap items-end gap-3" aria-label="New version">
+              <CsrfInput />
+              <input type="hidden" name="intent" value="new_version" />
+              <label className="flex flex-col gap-1 text-sm font-medium text-slate-700">
+                Trained model
+                <select name="train_id" defaultValue={asset.configuration?.train_id} className="rounded-md border border-slate-300 px-3 py-2 font-normal">
+                  {models.map((m) => (
+                    <option key={m.id} value={m.id}>
+                      {m.name} (#{m.id}, {m.algorithm})
+                    </option>
+                  ))}
+                </select>
+              </label>
+              <label className="flex flex-col gap-1 text-sm font-medium text-slate-700">
+                Medium risk from
+                <input name="risk_medium" type="number" step="any" min="0" max="1" placeholder="0.33" className="w-28 rounded-md border border-slate-300 px-3 py-2 font-normal" />
+              </label>
+              <label className="flex flex-col gap-1 text-sm font-medium text-slate-700">
+                High risk from
+                <input name="risk_high" type="number" step="any" min="0" max="1" placeholder="0.66" className="w-28 rounded-md border border-slate-300 px-3 py-2 font-normal" />
+              </label>
+              <label className="flex flex-col gap-1 text-sm font-medium text-slate-700">
+                Version notes
+                <input name="version_notes" className="rounded-md border border-slate-300 px-3 py-2 font-normal" />
+              </label>
+              <Button type="submit" variant="secondary">
+                Make a new version
+              </Button>
+              {panelError('new_version') ? <Notice kind="error">{panelError('new_version')}</Notice> : null}
+            </Form>
+          ) : null}
+          <DeployPanel
+            versions={versions.map((v) => ({ version: v.version, status: v.status }))}
+            active={asset.active_version ?? null}
+            deployment={deploymentView}
+            fields={failedIntent === 'deploy' && result && !result.ok ? result.error.fields : {}}
+            message={panelError('deploy')}
+          />
+        </Card>
+      ) : null}
 
       {!owner && subscription ? (
         <Card title="Your usage and subscription">

@@ -2,7 +2,7 @@ import { useId, useState } from 'react'
 import { Form, Link, redirect, useActionData, useNavigation } from 'react-router'
 import { ActionForm, Button, Card, CsrfInput, EmptyState, Field, Notice, PageHeader, Table } from '#app/components/ui.tsx'
 import { CsvButton } from '#app/features/analytics/components.tsx'
-import { StatusPill } from '#app/features/marketplace/components.tsx'
+import { StatusPill, useLastIntent } from '#app/features/marketplace/components.tsx'
 import type { Route } from './+types/_app.marketplace_.provider'
 
 export const meta = () => [{ title: 'Provider console · Marketplace · Hot Dash' }]
@@ -148,7 +148,7 @@ export default function ProviderConsole({ loaderData }: Route.ComponentProps) {
   const nav = useNavigation()
   const [kind, setKind] = useState<'model' | 'sql'>('model')
   const [type, setType] = useState('postgres')
-  const [lastIntent, setLastIntent] = useState('')
+  const lastIntent = useLastIntent()
   const busy = (i: string) => nav.state !== 'idle' && nav.formData?.get('intent') === i
   const fields = result && !result.ok ? result.error.fields : {}
   const failed = (i: string) => result && !result.ok && nav.state === 'idle' && lastIntent === i
@@ -173,7 +173,7 @@ export default function ProviderConsole({ loaderData }: Route.ComponentProps) {
             </label>
           ))}
         </div>
-        <Form method="post" className="grid gap-3 md:max-w-2xl" aria-label="Create asset" onSubmit={() => setLastIntent(kind === 'model' ? 'create_model' : 'create_sql')}>
+        <Form method="post" className="grid gap-3 md:max-w-2xl" aria-label="Create asset">
           <CsrfInput />
           <input type="hidden" name="intent" value={kind === 'model' ? 'create_model' : 'create_sql'} />
           {kind === 'model' ? (
@@ -298,7 +298,7 @@ export default function ProviderConsole({ loaderData }: Route.ComponentProps) {
       </Card>
 
       <Card title="Connect a data source">
-        <Form method="post" className="grid gap-3 md:max-w-2xl md:grid-cols-2" aria-label="Connect data source" onSubmit={() => setLastIntent('connect')}>
+        <Form method="post" className="grid gap-3 md:max-w-2xl md:grid-cols-2" aria-label="Connect data source">
           <CsrfInput />
           <input type="hidden" name="intent" value="connect" />
           <Field label="Source name" name="source_name" required error={fields.name} />

@@ -1,3 +1,4 @@
+import fs from 'node:fs'
 import type { APIRequestContext } from '@playwright/test'
 import { DEMO_PASSWORD, expect, test } from './fixtures.ts'
 
@@ -89,10 +90,26 @@ test('publish an asset from a trained model, execute it as another tenant, see t
   await expect(page.getByTestId('free-tier')).toContainText('1 refused past the free tier · 1 billed ($0.05)')
   await expect(page.getByTestId('execution-row')).toHaveCount(4)
 
-  // The page's figures are the meter's: the API (as Globex) says the same.
+  // A batch from a CSV: three records, one of them bad; it runs in the background and its results download as CSV.
+  const header = 'id,gender,SeniorCitizen,Partner,Dependents,tenure,PhoneService,InternetService,TechSupport,Contract,PaperlessBilling,PaymentMethod,MonthlyCharges,TotalCharges,customerID'
+  const csv = [header, 'a,Male,false,true,false,12,true,DSL,true,One year,false,Mailed check,55.2,662.4,C-1', 'b,Female,true,false,false,lots,true,Fiber optic,false,Month-to-month,true,Electronic check,99,99,C-2', 'c,Female,false,false,true,40,false,DSL,true,Two year,false,Bank transfer (automatic),30.1,1204,C-3'].join('\n')
+  await page.getByLabel(/^CSV file/).setInputFiles({ name: 'batch.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) })
+  await expect(page.getByTestId('batch-preview')).toContainText('3 records read')
+  await page.getByRole('button', { name: 'Run batch' }).click()
+  const batchRow = page.getByTestId('batch-row').first()
+  await expect(batchRow.getByTestId('batch-succeeded')).toHaveText('2', { timeout: 60_000 })
+  await expect(batchRow.getByTestId('batch-failed')).toHaveText('1')
+  const [file] = await Promise.all([page.waitForEvent('download'), batchRow.getByRole('button', { name: 'Download results CSV' }).click()])
+  const lines = fs.readFileSync((await file.path())!, 'utf8').trim().split('\r\n')
+  expect(lines).toHaveLength(4)
+  expect(lines[0].split(',')).toEqual(expect.arrayContaining(['id', 'status', 'risk_level', 'error_code']))
+  expect(lines.filter((l) => l.includes('VALIDATION_ERROR'))).toHaveLength(1)
+  expect(lines.find((l) => l.startsWith('b,'))).toContain('batch_data.1.input_data.tenure')
+
+  // The page's figures are the meter's: the API (as Globex) says the same (the batch's two successes are billed).
   const globex = await bearer(request, 'globex-operator')
   const sub = (await (await request.get(`/api/v1/analytics/assets/${assetId}/subscription`, { headers: globex })).json()).data
-  expect(sub.usage).toMatchObject({ used_this_period: 3, free_tier_requests: 2, refused_for_quota: 1, billed_requests: 1, billed_amount: 0.05, total_requests: 3 })
+  expect(sub.usage).toMatchObject({ used_this_period: 5, free_tier_requests: 2, refused_for_quota: 1, billed_requests: 3, billed_amount: 0.15, total_requests: 5 })
   await logout(page)
 
   // The provider sees the consumer and the revenue.
@@ -101,9 +118,25 @@ test('publish an asset from a trained model, execute it as another tenant, see t
   const row = page.getByTestId('consumer-row')
   await expect(row).toHaveCount(1)
   await expect(row).toContainText('Globex Supply')
-  await expect(row.getByRole('cell').nth(1)).toHaveText('3')
+  await expect(row.getByRole('cell').nth(1)).toHaveText('5')
   await expect(page.getByTestId('usage-chart').locator('.recharts-bar-rectangle').first()).toBeVisible()
   const own = (await (await request.get(`/api/v1/analytics/assets/${assetId}`, { headers: acme })).json()).data
-  expect(own.usage_statistics).toMatchObject({ total_requests: 3, unique_customers: 1 })
-  expect(own.marketplace_info.total_revenue).toBe(0.05)
+  expect(own.usage_statistics).toMatchObject({ total_requests: 5, unique_customers: 1 })
+  expect(own.marketplace_info.total_revenue).toBe(0.15)
+
+  // A new version (other risk thresholds) waits as a candidate; a canary deploy starts at its first share and is stopped.
+  const version = page.getByRole('form', { name: 'New version' })
+  await version.getByLabel('Medium risk from').fill('0.2')
+  await version.getByLabel('High risk from').fill('0.5')
+  await version.getByRole('button', { name: 'Make a new version' }).click()
+  await expect(page.getByText(/Version 1\.1\.0 \(candidate\)/)).toBeVisible()
+  const deploy = page.getByRole('form', { name: 'Deploy version' })
+  await expect(deploy.getByLabel('Version')).toHaveValue('1.1.0')
+  await deploy.getByLabel('Roll back above error rate').fill('0.1')
+  await deploy.getByRole('button', { name: 'Deploy' }).click()
+  await expect(page.getByTestId('deployment')).toContainText('1.0.0 → 1.1.0')
+  await expect(page.getByTestId('canary-share')).toHaveText('5%', { timeout: 30_000 })
+  await page.getByRole('button', { name: 'Stop deployment' }).click()
+  await page.getByRole('button', { name: 'Yes, stop deployment' }).click()
+  await expect(page.getByTestId('deployment').locator('span', { hasText: /^(rolled_back|failed)$/ })).toBeVisible({ timeout: 30_000 })
 })

@@ -1,3 +1,5 @@
+import { useEffect, useState } from 'react'
+import { useNavigation } from 'react-router'
 import { Bar, BarChart, CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
 import { ClientOnly } from '#app/features/ops/components.tsx'
 
@@ -187,4 +189,15 @@ export function inputData(schema: Record<string, string>, values: Record<string,
     else out[name] = r.value
   }
   return { input: out, errors }
+}
+
+/** The intent of the page's last submitted form (a page with several forms shows an action's error beside its own). */
+export function useLastIntent() {
+  const nav = useNavigation()
+  const [last, setLast] = useState<string | null>(null)
+  const intent = nav.formData?.get('intent')
+  useEffect(() => {
+    if (typeof intent === 'string') setLast(intent)
+  }, [intent])
+  return last
 }

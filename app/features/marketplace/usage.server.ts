@@ -82,3 +82,9 @@ export async function recentExecutions(sql: Sql, assetId: string, limit = 50) {
     created_at: iso(r.created_at),
   }))
 }
+
+/** The caller's tenant's latest batches of an asset (RLS: a consumer's own; a provider's own runs of its asset). */
+export async function assetBatchIds(sql: Sql, assetId: string, limit = 10): Promise<string[]> {
+  const { rows } = await sql.query<{ id: string }>(`select id from public.asset_batches where asset_id = $1 order by created_at desc, id desc limit $2`, [assetId, limit])
+  return rows.map((r) => r.id)
+}
