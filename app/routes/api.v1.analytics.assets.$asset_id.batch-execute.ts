@@ -12,6 +12,8 @@ const route = api({
     params: assetIdParam,
     body: batchBody,
     status: 202,
+    // up to 10,000 records of a few hundred bytes each (the default limit is 2 MiB)
+    maxBodyBytes: 16 * 1024 * 1024,
     // the batch and its job commit together in the feature's own transaction; the precheck reads the meter as the server
     transaction: false,
     handler: ({ caller, params, body, request }) => startBatch(caller, params.asset_id, body, publicOrigin(request)),

@@ -1,9 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { asCaller } from '#app/db/db.server.ts'
 import '#app/features/marketplace/jobs.server.ts'
+import '#app/features/ml/jobs.server.ts'
+import { transformRecord } from '#app/features/ml/preprocess.ts'
+import { loadModel, predict } from '#app/features/ml/scoring.ts'
 import { verifyWebhookSignature } from '#app/features/marketplace/webhooks.server.ts'
 import { startWorker, stopWorker } from '#app/jobs/jobs.server.ts'
 import { json, setupTestApp, type TestApp, type TestTenant, type TestUser } from '#tests/support/app.ts'
+import { churnRows, trainChurn, uploadChurn, type ChurnRow } from '#tests/support/ml.ts'
 import { captureOutput, providerPostgres, webhookReceiver, type ProviderDb, type ReceivedWebhook } from '#tests/support/marketplace.ts'
 
 // Short webhook backoff for the test (read when the job is defined).
@@ -309,6 +313,54 @@ describe('batch-execute', () => {
   })
 })
 
+describe('cancel', () => {
+  it("stops a running batch through its job: the status says cancelled, the rest of the records stay pending", async () => {
+    const batch = Array.from({ length: 1500 }, (_, i) => ({ input_data: { region: ['north', 'south', 'east'][i % 3] } }))
+    const r = await call(b.operator, `${V1}/assets/${asset}/batch-execute`, { method: 'POST', json: { batch_data: batch, parameters: { parallel_processing: false } } })
+    expect(r.status).toBe(202)
+    const id = r.body.data.batch_id
+    const running = await until('some records done', async () => {
+      const s = (await call(b.viewer, `${V1}/batches/${id}/status`)).body.data
+      return s.progress.processed_records > 0 ? s : undefined
+    })
+    expect(running.status).toBe('processing')
+    expect(running.job_id).toMatch(/^[0-9a-f-]{36}$/)
+    expect(Date.parse(running.estimated_completion)).toBeGreaterThan(Date.now())
+    const stop = await call(b.admin, `/api/v1/ray/terminate_ray_job?ray_job_id=${running.job_id}&usage=batch`, { method: 'POST' })
+    expect(stop.status, JSON.stringify(stop.body)).toBe(200)
+    const s1 = await until('cancelled', async () => {
+      const s = (await call(b.viewer, `${V1}/batches/${id}/status`)).body.data
+      return s.status === 'cancelled' ? s : undefined
+    })
+    await new Promise((res) => setTimeout(res, 1000))
+    const s2 = (await call(b.viewer, `${V1}/batches/${id}/status`)).body.data
+    expect(s2.progress.processed_records).toBeLessThan(1500)
+    // at most the record in flight when the signal came is finished afterwards
+    expect(s2.progress.processed_records - s1.progress.processed_records).toBeLessThanOrEqual(1)
+    const pending = await call(b.viewer, `${V1}/batches/${id}/results?status=pending&limit=1`)
+    expect(pending.body.meta.total).toBe(1500 - s2.progress.processed_records)
+    // another tenant cannot cancel it
+    expect((await call(c.admin, `/api/v1/ray/terminate_ray_job?ray_job_id=${running.job_id}&usage=batch`, { method: 'POST' })).status).toBe(404)
+  })
+})
+
+describe('size', () => {
+  it('takes the 10,000 records the schema allows (a body past 2 MiB), refuses one more naming batch_data', async () => {
+    const padding = 'x'.repeat(200)
+    const big = Array.from({ length: 10_000 }, (_, i) => ({ id: `big_${i}_${padding}`.slice(0, 200), customer_id: `cust_${i}`, input_data: { region: 'north' } }))
+    expect(JSON.stringify({ batch_data: big }).length).toBeGreaterThan(2 * 1024 * 1024)
+    const r = await call(b.operator, `${V1}/assets/${asset}/batch-execute`, { method: 'POST', json: { batch_data: big } })
+    expect(r.status, JSON.stringify(r.body).slice(0, 300)).toBe(202)
+    expect(r.body.data.total_records).toBe(10_000)
+    const s = (await call(b.viewer, `${V1}/batches/${r.body.data.batch_id}/status`)).body.data
+    expect(s.progress.total_records).toBe(10_000)
+    expect((await call(b.admin, `/api/v1/ray/terminate_ray_job?ray_job_id=${s.job_id}&usage=batch`, { method: 'POST' })).status).toBe(200)
+    const over = await call(b.operator, `${V1}/assets/${asset}/batch-execute`, { method: 'POST', json: { batch_data: [...big, big[0]] } })
+    expect(over.status).toBe(400)
+    expect(over.body.error.details.fields[0].field).toBe('batch_data')
+  })
+})
+
 describe('the free tier per record', () => {
   it('records past the free tier fail with 402 alone; a batch that cannot succeed at all is refused whole', async () => {
     const batch = Array.from({ length: 5 }, (_, i) => ({ id: `r${i}`, input_data: { region: ['north', 'south', 'east'][i % 3] } }))
@@ -332,6 +384,53 @@ describe('the free tier per record', () => {
     expect((await finished(c.viewer, paid.body.data.batch_id)).progress).toMatchObject({ successful_records: 2, failed_records: 0 })
     const { rows } = await app.db.query(`select count(*)::int as n, sum(price)::float8 as amount from public.asset_executions where batch_id = $1 and billable`, [paid.body.data.batch_id])
     expect(rows[0]).toEqual({ n: 2, amount: 1 })
+  })
+})
+
+describe('a model asset', () => {
+  let modelAsset: string
+  let rows: ChurnRow[]
+  let trainId: number
+  const churnInput = (r: ChurnRow) => ({
+    CustomerID: r.CustomerID,
+    account: { Plan: r.Plan, Tenure: r.Tenure, SignupDate: r.SignupDate, Paperless: r.Paperless },
+    billing: { MonthlyCharges: r.MonthlyCharges, SupportCalls: r.SupportCalls },
+  })
+
+  beforeAll(async () => {
+    rows = churnRows(600)
+    const datasetId = await uploadChurn(app, a.admin, 'mkb_churn', rows)
+    trainId = await trainChurn(app, a.data_scientist, a.viewer, datasetId, 'mkb_churn_model')
+    const r = await call(a.data_scientist, `${V1}/assets`, { method: 'POST', json: { name: 'Churn (batch)', category: 'machine_learning', configuration: { train_id: trainId } } })
+    expect(r.status, JSON.stringify(r.body)).toBe(201)
+    modelAsset = r.body.data.asset_id
+    expect((await call(a.admin, `${V1}/assets/${modelAsset}`, { method: 'PATCH', json: { status: 'published' } })).status).toBe(200)
+  }, 180_000)
+
+  it("scores each record with the downloaded model, as /execute does; a record of the wrong type fails alone", async () => {
+    const { rows: s } = await app.db.query(`select p.spec from public.training_jobs t join public.preprocesses p on p.id = t.preprocess_id where t.id = $1`, [trainId])
+    const dl = await app.fetch(`/api/v1/train/download-model/${trainId}`, { headers: a.viewer.auth })
+    const model = loadModel(dl.headers.get('x-model-format') as 'xgboost-binary', new Uint8Array(await dl.arrayBuffer()))
+    const picked = [rows[3], rows[10], rows[42], rows[77], rows[99]]
+    const batch = picked.map((r, i) => ({ id: `m${i}`, customer_id: r.CustomerID, input_data: churnInput(r) }))
+    batch.splice(2, 0, { id: 'bad', customer_id: 'x', input_data: { ...churnInput(rows[5]), account: { ...churnInput(rows[5]).account, Tenure: 'long' as unknown as number } } })
+    const r = await call(b.operator, `${V1}/assets/${modelAsset}/batch-execute`, { method: 'POST', json: { batch_data: batch, parameters: { top_factors: 3 } } })
+    expect(r.status, JSON.stringify(r.body)).toBe(202)
+    const st = await finished(b.viewer, r.body.data.batch_id)
+    expect(st.progress).toMatchObject({ total_records: 6, successful_records: 5, failed_records: 1 })
+    const res = await call(b.viewer, `${V1}/batches/${r.body.data.batch_id}/results`)
+    expect(res.body.data[2]).toMatchObject({ id: 'bad', status: 'error', error: { code: 'VALIDATION_ERROR', details: { field: 'batch_data.2.input_data.account.Tenure' } } })
+    const ok = res.body.data.filter((x: { status: string }) => x.status === 'success')
+    expect(ok.map((x: { id: string }) => x.id)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4'])
+    for (const [i, x] of ok.entries()) {
+      const row = picked[i]
+      // an independent computation: the downloaded model on the preprocessed row
+      expect(x.results.churn_probability).toBeCloseTo(predict(model, transformRecord(s[0].spec, row as unknown as Record<string, unknown>), 1)[0], 12)
+      expect(x.results.key_factors).toHaveLength(3)
+      expect(x).toMatchObject({ CustomerID: row.CustomerID, customer_id: row.CustomerID, metadata: { model_version: '1.0.0' } })
+      const one = await call(b.operator, `${V1}/assets/${modelAsset}/execute`, { method: 'POST', json: { input_data: churnInput(row), parameters: { top_factors: 3 } } })
+      expect(x.results).toEqual(one.body.data.results)
+    }
   })
 })
 

@@ -69,3 +69,30 @@ export async function waitForTraining(app: TestApp, user: TestUser, id: number, 
 }
 
 export const FAST = { n_estimators: 40, max_depth: 4 }
+
+/** Trains the churn classifier (XGBoost, FAST, no SHAP) on an uploaded churn dataset; resolves with the training id once completed. */
+export async function trainChurn(app: TestApp, user: TestUser, viewer: TestUser, datasetId: number, predictorName: string) {
+  const t = await json(
+    app.fetch('/api/v1/train/', {
+      method: 'POST',
+      headers: user.auth,
+      json: {
+        dataset_id: datasetId,
+        predictor_name: predictorName,
+        domain: 'Churn',
+        problem_type: 'Classification',
+        algorithm: 'xgboost',
+        columns: [
+          { column_name: 'CustomerID', data_type: 'String', attribute_name: 'Id' },
+          { column_name: 'Churn', data_type: 'Boolean', attribute_name: 'Target' },
+        ],
+        shap_enabled: false,
+        hyperparameters: FAST,
+      },
+    }),
+  )
+  expect(t.status, JSON.stringify(t.body)).toBe(201)
+  const done = await waitForTraining(app, viewer, t.body.id)
+  expect(done.status, JSON.stringify(done)).toBe('completed')
+  return t.body.id as number
+}

@@ -113,6 +113,7 @@ export async function startBatch(caller: Caller, assetId: string, input: BatchIn
 interface BatchRow {
   id: string
   asset_id: string
+  job_id: string
   total_records: number
   callback_url: string | null
   parameters: Record<string, unknown>
@@ -128,7 +129,7 @@ interface BatchRow {
 
 async function batchRow(sql: Sql, batchId: string): Promise<BatchRow> {
   const { rows } = await sql.query<BatchRow>(
-    `select b.id, b.asset_id, b.total_records, b.callback_url, b.parameters, b.consumer_tenant_id,
+    `select b.id, b.asset_id, b.job_id, b.total_records, b.callback_url, b.parameters, b.consumer_tenant_id,
             j.status as job_status, j.error as job_error, j.started_at, j.finished_at,
             c.processed, c.succeeded, c.failed
        from public.asset_batches b
@@ -185,6 +186,8 @@ export async function getBatchStatus(sql: Sql, batchId: string, origin: string) 
     data: {
       ...view,
       ...(view.status === 'processing' ? { estimated_completion: estimated } : {}),
+      // the job behind it: its log (GET /api/v1/jobs/{job_id}/logs) and cancel (POST /api/v1/ray/terminate_ray_job)
+      job_id: b.job_id,
       callback_url: b.callback_url,
       ...(b.callback_url
         ? {
