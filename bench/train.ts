@@ -12,11 +12,10 @@
  * seeded stratified split, recomputed here); our downloaded model is scored there too. Prints a table and the load average.
  */
 import { spawnSync } from 'node:child_process'
-import crypto from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { Readable } from 'node:stream'
+import { churnCase, datasetOf, generatedCase, trainAndWait, type Case } from './ml-fixture.ts'
 
 const args = process.argv.slice(2)
 const arg = (name: string, def: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : def)
@@ -36,12 +35,8 @@ const { createTenant, provisionUser } = await import('#app/features/auth/auth.se
 const { builtinProvider } = await import('#app/features/auth/auth.server.ts')
 const { startJobs, stopJobs } = await import('#app/jobs/registry.server.ts')
 const { closeThreadPool } = await import('#app/jobs/thread-pool.server.ts')
-const { syntheticMatrix } = await import('#app/features/ml/synthetic.ts')
 const { stratifiedHoldout, strata } = await import('#app/features/ml/split.ts')
 const { DEFAULT_BOOSTING } = await import('#app/features/ml/xgboost-train.ts')
-const { CHURN_COLUMNS, churnCsv } = await import('#app/demo/churn.ts')
-const upload = await import('#app/routes/api.v1.dataset.upload.ts')
-const train = await import('#app/routes/api.v1.train.ts')
 const summaryRoute = await import('#app/routes/api.v1.train.model-summary.ts')
 const downloadRoute = await import('#app/routes/api.v1.train.download-model.$train_id.ts')
 
@@ -59,85 +54,6 @@ if (!tenantId) {
 }
 const tokens = (await builtinProvider.signIn(db, SLUG, PASSWORD))!
 const auth = { authorization: `Bearer ${tokens.access_token}` }
-
-// ------------------------------------------------------------------ data
-interface Case {
-  name: string
-  rows: number
-  columns: { column_name: string; data_type: string; default_value: null }[]
-  target: string
-  ids: string[]
-  file: string
-}
-
-function generatedCase(rows: number): Case {
-  const name = `bench_gen_${rows}`
-  const columns = [...Array.from({ length: 20 }, (_, j) => ({ column_name: `f${String(j + 1).padStart(2, '0')}`, data_type: 'Float', default_value: null })), { column_name: 'target', data_type: 'Boolean', default_value: null }]
-  const file = path.join(os.tmpdir(), `${name}.csv`)
-  if (!fs.existsSync(file)) {
-    const { x, y } = syntheticMatrix({ rows, cols: 20, kind: 'binary', seed: 20, missing: 0.01 })
-    const fd = fs.openSync(file, 'w')
-    fs.writeSync(fd, columns.map((c) => c.column_name).join(',') + '\n')
-    let buf = ''
-    for (let i = 0; i < rows; i++) {
-      let line = ''
-      for (let j = 0; j < 20; j++) {
-        const v = x[i * 20 + j]
-        line += (Number.isNaN(v) ? '' : v.toPrecision(7)) + ','
-      }
-      buf += line + (y[i] ? 'true' : 'false') + '\n'
-      if (buf.length > 1 << 20) {
-        fs.writeSync(fd, buf)
-        buf = ''
-      }
-    }
-    fs.writeSync(fd, buf)
-    fs.closeSync(fd)
-  }
-  return { name, rows, columns, target: 'target', ids: [], file }
-}
-
-function churnCase(rows: number): Case {
-  const name = `bench_churn_${rows}`
-  const file = path.join(os.tmpdir(), `${name}.csv`)
-  if (!fs.existsSync(file)) fs.writeFileSync(file, churnCsv(rows))
-  return { name, rows, columns: CHURN_COLUMNS.map((c) => ({ ...c, default_value: null })), target: 'Churn', ids: ['customerID'], file }
-}
-
-function multipart(file: string, boundary: string): ReadableStream<Uint8Array> {
-  async function* parts() {
-    yield Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="files"; filename="${path.basename(file)}"\r\nContent-Type: text/csv\r\n\r\n`)
-    for await (const chunk of fs.createReadStream(file, { highWaterMark: 256 * 1024 })) yield chunk as Buffer
-    yield Buffer.from(`\r\n--${boundary}--\r\n`)
-  }
-  return Readable.toWeb(Readable.from(parts())) as ReadableStream<Uint8Array>
-}
-
-/** The dataset of this case (uploaded through the route the first time). */
-async function datasetOf(c: Case): Promise<number> {
-  const { rows } = await db.query<{ id: number }>(`select id from public.datasets where tenant_id = $1 and dataset_name = $2 and is_valid`, [tenantId, c.name])
-  if (rows.length) return rows[0].id
-  const { rows: tpl } = await db.query<{ id: number }>(`insert into public.templates (tenant_id, template_name, template_schema) values ($1, $2, $3::jsonb) returning id`, [
-    tenantId,
-    `${c.name}-${Date.now()}`,
-    JSON.stringify(c.columns),
-  ])
-  const boundary = `----hd${crypto.randomBytes(8).toString('hex')}`
-  const t = performance.now()
-  const res = await upload.action({
-    request: new Request(`http://bench.local/api/v1/dataset/upload?dataset_name=${c.name}&usage=t&template_id=${tpl[0].id}`, {
-      method: 'POST',
-      headers: { ...auth, 'content-type': `multipart/form-data; boundary=${boundary}` },
-      body: multipart(c.file, boundary),
-      duplex: 'half',
-    } as RequestInit),
-    params: {},
-  } as never)
-  const body = await (res as Response).json()
-  if ((res as Response).status !== 201) throw new Error(`upload failed: ${JSON.stringify(body)}`)
-  console.log(`  uploaded ${c.name} (${c.rows.toLocaleString('en-US')} rows) in ${((performance.now() - t) / 1000).toFixed(1)} s`)
-  return body.dataset_id
-}
 
 /** The platform's held-out rows, recomputed: the same seeded stratified split over the CSV's target column, in row order. */
 function validationRows(c: Case, seed: number, fraction: number) {
@@ -177,7 +93,7 @@ function peakRss() {
 const results: Record<string, unknown>[] = []
 
 async function runCase(c: Case) {
-  const datasetId = await datasetOf(c)
+  const datasetId = await datasetOf(db, tenantId, auth, c)
   const predictor = `${c.name}-${Date.now()}`
   const body = {
     dataset_id: datasetId,
@@ -193,25 +109,11 @@ async function runCase(c: Case) {
   const rssBefore = process.memoryUsage().rss
   const stop = peakRss()
   const t0 = performance.now()
-  const res = (await train.action({
-    request: new Request('http://bench.local/api/v1/train/', { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-    params: {},
-  } as never)) as Response
-  const created = await res.json()
-  if (res.status !== 201) throw new Error(`POST /train/ failed: ${JSON.stringify(created)}`)
-  let status = 'submitted'
-  let error: string | null = null
-  while (status === 'submitted' || status === 'queued' || status === 'running') {
-    await new Promise((r) => setTimeout(r, 50))
-    const { rows } = await db.query<{ status: string; error: string | null }>(`select j.status, j.error from public.training_jobs t join public.jobs j on j.id = t.job_id where t.id = $1`, [created.id])
-    status = rows[0].status
-    error = rows[0].error
-  }
+  const trainingId = await trainAndWait(db, auth, body)
   const seconds = (performance.now() - t0) / 1000
   const peak = stop()
-  if (status !== 'completed') throw new Error(`training ${created.id} ${status}: ${error}`)
-  const summary = await ((await summaryRoute.loader({ request: new Request(`http://bench.local/api/v1/train/model-summary?train_id=${created.id}`, { headers: auth }), params: {} } as never)) as Response).json()
-  const model = (await downloadRoute.loader({ request: new Request(`http://bench.local/api/v1/train/download-model/${created.id}`, { headers: auth }), params: { train_id: String(created.id) } } as never)) as Response
+  const summary = await ((await summaryRoute.loader({ request: new Request(`http://bench.local/api/v1/train/model-summary?train_id=${trainingId}`, { headers: auth }), params: {} } as never)) as Response).json()
+  const model = (await downloadRoute.loader({ request: new Request(`http://bench.local/api/v1/train/download-model/${trainingId}`, { headers: auth }), params: { train_id: String(trainingId) } } as never)) as Response
   const modelFile = path.join(os.tmpdir(), `${predictor}.bin`)
   fs.writeFileSync(modelFile, Buffer.from(await model.arrayBuffer()))
 

@@ -1,6 +1,6 @@
 import { Form, Link } from 'react-router'
 import { Card, EmptyState, Notice, PageHeader, Table } from '#app/components/ui.tsx'
-import { ForecastChart } from '#app/features/ml/forecast-chart.tsx'
+import { ForecastChart, ForecastFields } from '#app/features/ml/forecast-chart.tsx'
 import type { Route } from './+types/_app.forecasts'
 
 export const meta = () => [{ title: 'Forecasts · Hot Dash' }]
@@ -52,34 +52,7 @@ export default function Forecasts({ loaderData }: Route.ComponentProps) {
                 ))}
               </select>
             </label>
-            {chart && (
-              <>
-                <label className="flex flex-col text-sm">
-                  <span className="text-slate-600">Series</span>
-                  <select name="series" defaultValue={chart.unique_id} aria-label="Series" className="rounded border border-slate-300 px-2 py-1">
-                    {chart.series_ids.map((s) => (
-                      <option key={s} value={s}>
-                        {s || '(single series)'}
-                      </option>
-                    ))}
-                  </select>
-                </label>
-                <label className="flex flex-col text-sm">
-                  <span className="text-slate-600">Horizon ({chart.frequency.toLowerCase()}s, at most {chart.max_steps})</span>
-                  <input name="steps" type="number" min={1} max={chart.max_steps} defaultValue={chart.steps} aria-label="Horizon" className="w-28 rounded border border-slate-300 px-2 py-1" />
-                </label>
-                <label className="flex flex-col text-sm">
-                  <span className="text-slate-600">Interval</span>
-                  <select name="confidence" defaultValue={String(chart.confidence)} className="rounded border border-slate-300 px-2 py-1">
-                    {[0.8, 0.9, 0.95, 0.99].map((c) => (
-                      <option key={c} value={c}>
-                        {c * 100} %
-                      </option>
-                    ))}
-                  </select>
-                </label>
-              </>
-            )}
+            {chart && <ForecastFields chart={chart} />}
             <button type="submit" className="rounded bg-indigo-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-indigo-700">
               Show forecast
             </button>

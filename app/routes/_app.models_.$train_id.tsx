@@ -1,10 +1,11 @@
-import { data, Link, redirect } from 'react-router'
+import { data, Form, Link, redirect } from 'react-router'
 import { ActionForm, Card, EmptyState, Notice, PageHeader, Table } from '#app/components/ui.tsx'
 import { CsvButton, fmtNum } from '#app/features/analytics/components.tsx'
 import {
   ConfusionMatrix, CvFoldScores, ImportanceChart, isActive, LearningCurve, Leaderboard, MetricTiles, ModelPageLayout, ParamsTable, PrCurve, RocCurve,
   TrainingProgress, usePollWhile, type LeaderboardRow,
 } from '#app/features/ml/components.tsx'
+import { ForecastChart, ForecastFields } from '#app/features/ml/forecast-chart.tsx'
 import type { Route } from './+types/_app.models_.$train_id'
 
 export const meta = ({ data }: Route.MetaArgs) => [{ title: `${data?.training?.predictor_name ?? 'Model'} · Hot Dash` }]
@@ -12,11 +13,23 @@ export const meta = ({ data }: Route.MetaArgs) => [{ title: `${data?.training?.p
 export async function loader({ request, params }: Route.LoaderArgs) {
   const { uiLoader } = await import('#app/http/ui.server.ts')
   const ml = await import('#app/features/ml/ml.server.ts')
+  const { toApiError } = await import('#app/http/api-route.server.ts')
   const id = Number(params.train_id)
+  const url = new URL(request.url)
+  const q = (k: string) => url.searchParams.get(k) || undefined
   return uiLoader(request, 'models.read', async (db, caller) => {
     const row = await ml.loadTraining(db, Number.isSafeInteger(id) ? id : -1)
     const training = ml.trainingListItem(row)
     const summary = row.model_id ? await ml.modelSummary(db, id) : null
+    // A forecast model's chart: the series and horizon from the query, as on /forecasts.
+    let forecast: { chart: Awaited<ReturnType<typeof ml.forecastChart>> | null; error: string | null } | null = null
+    if (row.model_id && row.problem_type === 'Forecast') {
+      try {
+        forecast = { chart: await ml.forecastChart(db, id, { unique_id: q('series'), steps: q('steps') ? Number(q('steps')) : undefined, confidence: q('confidence') ? Number(q('confidence')) : undefined }), error: null }
+      } catch (e) {
+        forecast = { chart: null, error: toApiError(e).message }
+      }
+    }
     const chosen = summary ? (await ml.modelVersions(db, id)).find((v) => v.id === summary.model_id) ?? null : null
     return {
       training,
@@ -24,6 +37,7 @@ export async function loader({ request, params }: Route.LoaderArgs) {
       summary,
       history: chosen?.history ?? null,
       importance: await ml.viewImportance(db, id),
+      forecast,
       log: ((await ml.trainingLog(db, row.job_id, { limit: 200 })) ?? []).map((l) => ({ at: l.at, level: l.level, message: l.message })),
       canWrite: caller.permissions.has('models.write'),
     }
@@ -92,7 +106,9 @@ export default function ModelPage({ loaderData, actionData }: Route.ComponentPro
         evaluation={summary ? <Evaluation summary={summary} history={loaderData.history} name={t.predictor_name} /> : null}
         explanation={t.model_id ? <Explanation importance={importance} canWrite={canWrite} name={t.predictor_name} /> : null}
         predict={
-          t.model_id ? (
+          loaderData.forecast ? (
+            <ForecastPanel forecast={loaderData.forecast} trainId={t.id} />
+          ) : t.model_id ? (
             <Card title="Predict">
               <p className="text-sm text-slate-700">
                 Score one row with its SHAP contributions, or a whole dataset into a gold table and a CSV:{' '}
@@ -110,6 +126,33 @@ export default function ModelPage({ loaderData, actionData }: Route.ComponentPro
         details={<Details data={loaderData} />}
       />
     </>
+  )
+}
+
+function ForecastPanel({ forecast: { chart, error }, trainId }: { forecast: NonNullable<LoaderData['forecast']>; trainId: number }) {
+  return (
+    <Card title={chart ? `Forecast · ${chart.unique_id || 'series'} · ${chart.model}` : 'Forecast'}>
+      {error ? <Notice kind="error">{error}</Notice> : null}
+      {chart ? (
+        <>
+          <Form method="get" className="mb-3 flex flex-wrap items-end gap-3" data-testid="model-forecast-form">
+            <ForecastFields chart={chart} />
+            <button type="submit" className="rounded bg-indigo-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-indigo-700">
+              Show forecast
+            </button>
+          </Form>
+          <ForecastChart history={chart.history} forecast={chart.forecast} confidence={chart.confidence} />
+          {chart.filled > 0 ? <p className="mt-2 text-xs text-slate-500">{chart.filled} missing period(s) of this series were filled by linear interpolation before training.</p> : null}
+          <p className="mt-2 text-sm text-slate-700">
+            The table, its CSV and the series' backtest:{' '}
+            <Link className="text-indigo-700 underline" to={`/forecasts?train_id=${trainId}&series=${encodeURIComponent(chart.unique_id)}&steps=${chart.steps}`}>
+              open on the Forecasts page
+            </Link>
+            {' · '}the same numbers from POST /api/v1/inference/forecast.
+          </p>
+        </>
+      ) : null}
+    </Card>
   )
 }
 

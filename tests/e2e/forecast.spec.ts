@@ -2,7 +2,8 @@ import { expect, test } from './fixtures.ts'
 
 /*
   A forecast model through the API (the demo's network-congestion towers, hourly), then its chart in the UI: pick a
-  series and a horizon, see the history, the forecast and the interval band, and the table with its CSV download.
+  series and a horizon, see the history, the forecast and the interval band, and the table with its CSV download; then
+  the same chart on the model's own page.
 */
 
 test('open a forecast chart: pick a series and a horizon', async ({ page, login, request }) => {
@@ -55,4 +56,18 @@ test('open a forecast chart: pick a series and a horizon', async ({ page, login,
   await expect(page.getByRole('cell', { name: 'SeasonalNaive' })).toBeVisible()
   const csv = page.getByRole('link', { name: 'Download CSV' })
   expect(decodeURIComponent((await csv.getAttribute('href'))!)).toMatch(/^data:text\/csv;charset=utf-8,date,value,lower,upper,confidence\n/)
+
+  // The model page draws the same chart, with its own series picker and horizon.
+  await page.goto(`/models/${id}`)
+  await expect(page.getByRole('heading', { name })).toBeVisible()
+  const form = page.getByTestId('model-forecast-form')
+  await form.getByLabel('Series').selectOption('TOWER_002')
+  await form.getByLabel('Horizon').fill('4')
+  await form.getByRole('button', { name: 'Show forecast' }).click()
+  await expect(page).toHaveURL(/series=TOWER_002/)
+  await expect(page.getByText(/Forecast · TOWER_002 ·/)).toBeVisible()
+  const modelChart = page.getByTestId('forecast-chart')
+  await expect(modelChart.getByTestId('forecast-band')).toBeVisible()
+  await expect(modelChart.getByTestId('forecast-history')).toBeVisible()
+  await expect(modelChart.locator('svg')).toHaveAttribute('aria-label', /4-step forecast/)
 })

@@ -82,3 +82,35 @@ export function ForecastChart({ history, forecast, confidence }: { history: Char
     </figure>
   )
 }
+
+/** The series picker, horizon and interval fields of a GET form that redraws a forecast chart (/forecasts, the model page). */
+export function ForecastFields({ chart }: { chart: { series_ids: string[]; unique_id: string; frequency: string; max_steps: number; steps: number; confidence: number } }) {
+  return (
+    <>
+      <label className="flex flex-col text-sm">
+        <span className="text-slate-600">Series</span>
+        <select name="series" defaultValue={chart.unique_id} aria-label="Series" className="rounded border border-slate-300 px-2 py-1">
+          {chart.series_ids.map((s) => (
+            <option key={s} value={s}>
+              {s || '(single series)'}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label className="flex flex-col text-sm">
+        <span className="text-slate-600">Horizon ({chart.frequency.toLowerCase()}s, at most {chart.max_steps})</span>
+        <input name="steps" type="number" min={1} max={chart.max_steps} defaultValue={chart.steps} aria-label="Horizon" className="w-28 rounded border border-slate-300 px-2 py-1" />
+      </label>
+      <label className="flex flex-col text-sm">
+        <span className="text-slate-600">Interval</span>
+        <select name="confidence" defaultValue={String(chart.confidence)} className="rounded border border-slate-300 px-2 py-1">
+          {[0.8, 0.9, 0.95, 0.99].map((c) => (
+            <option key={c} value={c}>
+              {c * 100} %
+            </option>
+          ))}
+        </select>
+      </label>
+    </>
+  )
+}

@@ -120,10 +120,14 @@ function recurse(
 ) {
   // This node's path starts right after its parent's (depth + 1 elements).
   const at = parentAt + depth + 1
-  p.feature.copyWithin(at, parentAt, parentAt + depth + 1)
-  p.zero.copyWithin(at, parentAt, parentAt + depth + 1)
-  p.one.copyWithin(at, parentAt, parentAt + depth + 1)
-  p.weight.copyWithin(at, parentAt, parentAt + depth + 1)
+  // A plain loop: the paths are a few elements long, where four copyWithin calls cost more than the copying.
+  const { feature, zero, one, weight } = p
+  for (let i = 0; i <= depth; i++) {
+    feature[at + i] = feature[parentAt + i]
+    zero[at + i] = zero[parentAt + i]
+    one[at + i] = one[parentAt + i]
+    weight[at + i] = weight[parentAt + i]
+  }
   extendPath(p, at, depth, parentZero, parentOne, parentFeature)
   const left = tree.left[node]
   if (left === -1) {
