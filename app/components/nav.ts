@@ -20,6 +20,7 @@ export const NAV: NavItem[] = [
   { to: '/streams', label: 'Streams', file: '_app.streams.tsx', permission: 'analytics.read', group: 'Data & ML' },
   { to: '/forecasts', label: 'Forecasts', file: '_app.forecasts.tsx', permission: 'models.read', group: 'Data & ML' },
   { to: '/predictions', label: 'Predictions', file: '_app.predictions.tsx', permission: 'models.read', group: 'Data & ML' },
+  { to: '/marketplace', label: 'Marketplace', file: '_app.marketplace.tsx', permission: 'assets.read', group: 'Data & ML' },
   { to: '/admin/users', label: 'Users', file: '_app.admin.users.tsx', permission: 'users.read', group: 'Admin' },
   { to: '/admin/roles', label: 'Roles & permissions', file: '_app.admin.roles.tsx', permission: 'rbac.read', group: 'Admin' },
   { to: '/admin/api-clients', label: 'API clients & keys', file: '_app.admin.api-clients.tsx', permission: 'api_clients.manage', group: 'Admin' },

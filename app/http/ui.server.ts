@@ -1,5 +1,5 @@
 import { data } from 'react-router'
-import { asCaller, type Sql } from '#app/db/db.server.ts'
+import { asCaller, scopedTo, type Sql } from '#app/db/db.server.ts'
 import { getDb } from '#app/db/index.server.ts'
 import { type Caller, requireCaller, verifyCsrf } from '#app/features/auth/auth.server.ts'
 import { toApiError } from './api-route.server.ts'
@@ -11,26 +11,35 @@ export interface ActionError {
 }
 
 /** A UI page's loader: the session caller (or a redirect to login), then the feature function as that caller. */
-export async function uiLoader<T>(request: Request, permission: string | undefined, fn: (db: Sql, caller: Caller) => Promise<T>) {
+export async function uiLoader<T>(request: Request, permission: string | undefined, fn: (db: Sql, caller: Caller) => Promise<T>, opts: { transaction?: boolean } = {}) {
   const { caller, headers } = await requireCaller(request, permission)
-  const result = await asCaller(await getDb(), caller.claims, (tx) => fn(tx, caller))
+  const result = await callerDb(caller, fn, opts.transaction)
   return data(result, { headers })
+}
+
+/** One caller transaction (default), or one short caller transaction per statement (`transaction: false`). */
+async function callerDb<T>(caller: Caller, fn: (db: Sql, caller: Caller) => Promise<T>, transaction = true) {
+  const db = await getDb()
+  return transaction ? asCaller(db, caller.claims, (tx) => fn(tx, caller)) : fn(scopedTo(db, caller.claims), caller)
 }
 
 /**
  * A UI page's action: session + CSRF + permission, then the same feature function the API route calls.
  * Feature errors come back as `{ error: { message, fields } }` for inline display, with the API's status.
+ * `transaction: false` (loader too): for features that open their own transactions (on PGlite's one connection an
+ * open caller transaction would hold them up), as the API routes' option of the same name.
  */
 export async function uiAction<T>(
   request: Request,
   permission: string | undefined,
   fn: (db: Sql, caller: Caller, form: FormData) => Promise<T>,
+  opts: { transaction?: boolean } = {},
 ) {
   const { caller, headers } = await requireCaller(request, permission)
   try {
     await verifyCsrf(request, caller)
     const form = await readFormData(request)
-    const result = await asCaller(await getDb(), caller.claims, (tx) => fn(tx, caller, form))
+    const result = await callerDb(caller, (db, c) => fn(db, c, form), opts.transaction)
     return data({ ok: true as const, result }, { headers })
   } catch (e) {
     const err = toApiError(e)

@@ -16,7 +16,9 @@ import type { ExecuteInput } from './schemas.ts'
 
 export { createAsset, deleteAsset, getAsset, listAssets, patchAsset } from './assets.server.ts'
 export { connectSource, listSources, testDataSource } from './sources.server.ts'
+export { consumerBreakdown, recentExecutions, usageSeries } from './usage.server.ts'
 export { cancelDeployment, deployVersion, getDeployment } from './deploy.server.ts'
+export { assetTrainingLogs, getAssetTraining, trainAsset } from './trainings.server.ts'
 export { getBatchResults, getBatchStatus, publicOrigin, startBatch } from './batch.server.ts'
 export { enqueueWebhook, SIGNATURE_HEADER, verifyWebhookSignature, webhookDeliveries } from './webhooks.server.ts'
 
