@@ -40,7 +40,6 @@ const series = shapes.flatMap((c) => Array.from({ length: COPIES }, (_, k) => ({
 type Row = { mase: number[]; smape: number[]; ms: number[]; beats: number; n: number }
 const empty = (): Row => ({ mase: [], smape: [], ms: [], beats: 0, n: 0 })
 const CHOSEN = 'chosen (lowest backtest MASE)'
-const models: string[] = [...CANDIDATES, CHOSEN]
 const table = new Map<string, Map<string, Row>>()
 const at = (shape: string, model: string) => {
   if (!table.has(shape)) table.set(shape, new Map())
