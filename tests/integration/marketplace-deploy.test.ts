@@ -314,3 +314,30 @@ describe('failure paths', () => {
     ).rejects.toThrow(/permission denied/)
   })
 })
+
+describe('blue_green watch', () => {
+  it('a switched version whose live executions breach the threshold is switched back', async () => {
+    // fails at d = 11 only: no recorded input has it, so the health check passes
+    const p = await patchQuery('select 100 / (:d - 11) as q')
+    expect(p.body.data).toMatchObject({ version: '1.4.0', version_status: 'candidate' })
+    const r = await deploy('1.4.0', { rollback_threshold: { error_rate: 0.2 }, min_executions: 4, monitor_seconds: 120 })
+    expect(r.status, JSON.stringify(r.body)).toBe(202)
+    const id = r.body.data.deployment_id
+    let d = await until('monitoring', () => deployment(id), (x) => x.status !== 'deploying' && x.status !== 'health_check')
+    expect(d.status, JSON.stringify(d)).toBe('monitoring')
+    expect(await versions()).toMatchObject({ '1.3.0': 'deprecated', '1.4.0': 'active' })
+    for (let i = 0; i < 50 && d.status === 'monitoring'; i++) {
+      const e = await exec(b.operator, 11)
+      expect([200, 502]).toContain(e.status)
+      d = await deployment(id)
+    }
+    d = await ended(id)
+    expect(d.status).toBe('rolled_back')
+    const judged = d.log.find((l: { event: string }) => l.event === 'rolled_back').window
+    expect(judged.executions).toBeGreaterThanOrEqual(4)
+    expect(judged.error_rate).toBe(1)
+    expect(await versions()).toMatchObject({ '1.3.0': 'active', '1.4.0': 'rolled_back' })
+    const e = await exec(b.operator, 11)
+    expect(e.body.data).toMatchObject({ metadata: { model_version: '1.3.0' }, results: { rows: [{ q: Math.trunc(100 / (11 - 3)) }] } })
+  }, 120_000)
+})
