@@ -39,7 +39,7 @@ const series = shapes.flatMap((c) => Array.from({ length: COPIES }, (_, k) => ({
 
 type Row = { mase: number[]; smape: number[]; ms: number[]; beats: number; n: number }
 const empty = (): Row => ({ mase: [], smape: [], ms: [], beats: 0, n: 0 })
-const models: string[] = [...CANDIDATES, 'chosen (lowest backtest MASE)']
+const CHOSEN = 'chosen (lowest backtest MASE)'
 const table = new Map<string, Map<string, Row>>()
 const at = (shape: string, model: string) => {
   if (!table.has(shape)) table.set(shape, new Map())
@@ -77,11 +77,11 @@ for (const s of series) {
   // "chosen": per origin, the candidate that the previous origins' backtest would have picked is not what training
   // does; training picks on all origins and forecasts beyond them. Here: the per-series winner's scores (optimistic).
   const winner = CANDIDATES.filter((c) => per[c].length === cuts.length).sort((a, b) => mean(per[a]) - mean(per[b]))[0]
-  const chosen = at(s.name, models[3])
+  const chosen = at(s.name, CHOSEN)
   chosen.mase.push(...per[winner])
-  for (const name of [...CANDIDATES, models[3]]) {
+  for (const name of [...CANDIDATES, CHOSEN]) {
     const row = at(s.name, name)
-    const own = name === models[3] ? per[winner] : per[name]
+    const own = name === CHOSEN ? per[winner] : per[name]
     if (own.length === cuts.length) {
       row.n++
       if (mean(own) < mean(per.seasonal_naive)) row.beats++

@@ -241,7 +241,7 @@ describe('migration runner', () => {
     } finally {
       await db.close()
     }
-  })
+  }, 120_000) // two fresh PGlite databases migrated: ~5 s quiet, past 30 s at load average 15
 })
 
 describe('built-in roles', () => {

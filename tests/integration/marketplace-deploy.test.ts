@@ -44,7 +44,7 @@ const patchQuery = (query: string) =>
   call(a.admin, `${V1}/assets/${asset}`, { method: 'PATCH', json: { configuration: { query, parameters: [{ name: 'd', type: 'integer', default: 1 }] } } })
 const deploy = (version: string, body: unknown, user = a.admin) => call(user, `${V1}/assets/${asset}/versions/${version}/deploy`, { method: 'POST', json: body })
 
-async function until<T>(what: string, get: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
+async function until<T>(what: string, get: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
   const end = Date.now() + timeoutMs
   for (;;) {
     const v = await get()
@@ -84,7 +84,7 @@ beforeAll(async () => {
       name: 'Hundred over d',
       category: 'reporting',
       data_sources: [{ source_id: src.body.data.source_id }],
-      configuration: { query: 'select 100 / :d as q', parameters: [{ name: 'd', type: 'integer', default: 1 }] },
+      configuration: { query: 'select 100 / :d as q', parameters: [{ name: 'd', type: 'integer', default: 1 }], timeout_ms: 30_000 },
     },
   })
   expect(r.status, JSON.stringify(r.body)).toBe(201)
@@ -128,7 +128,7 @@ describe('blue_green', () => {
     expect(await versions()).toMatchObject({ '1.0.0': 'active', '1.1.0': 'failed' })
     const e = await exec(b.operator, 3)
     expect(e.body.data.metadata.model_version).toBe('1.0.0')
-  }, 60_000)
+  }, 120_000)
 
   it('a healthy version takes all traffic at once, is watched, and completes', async () => {
     const p = await patchQuery('select 200 / :d as q')
@@ -153,7 +153,7 @@ describe('blue_green', () => {
     for (const h of hooks) expect(verifyWebhookSignature(secret, h.headers['hotdash-signature'] as string, h.body)).toMatchObject({ ok: true })
     expect(hooks.map((h) => JSON.parse(h.body).event).sort()).toEqual(['deployment.completed', 'deployment.health_check_passed', 'deployment.switched'])
     expect(JSON.parse(hooks.find((h) => JSON.parse(h.body).event === 'deployment.switched')!.body).data).toMatchObject({ deployment_id: d.deployment_id, version: '1.2.0', from_version: '1.0.0' })
-  }, 60_000)
+  }, 120_000)
 })
 
 describe('canary', () => {
@@ -202,7 +202,7 @@ describe('canary', () => {
     for (let i = 0; i < 5; i++) expect((await exec(b.operator, 3)).body.data.metadata.model_version).toBe('1.2.0')
     const list = await call(a.viewer, `${V1}/assets/${asset}/versions`)
     expect(list.body.meta.deployment).toMatchObject({ deployment_id: id, status: 'rolled_back', version: '1.3.0' })
-  }, 90_000)
+  }, 150_000)
 
   it('a healthy canary grows step by step, then takes all traffic; each step is notified', async () => {
     const r = await deploy('1.3.0', {
@@ -245,7 +245,7 @@ describe('canary', () => {
     // the deliveries are in the deployment's view
     const view = await deployment(id)
     expect(view.notifications.deliveries.length).toBe(3)
-  }, 90_000)
+  }, 150_000)
 })
 
 describe('failure paths', () => {
@@ -293,7 +293,7 @@ describe('failure paths', () => {
     expect(d.reason).toBe('the deployment was cancelled')
     expect((await call(a.viewer, `${V1}/assets/${asset}`)).body.data.canary).toBeNull()
     expect((await call(a.admin, `${V1}/deployments/${first.body.data.deployment_id}`, { method: 'DELETE' })).status).toBe(409)
-  }, 60_000)
+  }, 120_000)
 
   it("another tenant cannot deploy the provider's asset or read its deployments; a viewer cannot deploy", async () => {
     const foreign = await deploy('1.2.0', {}, b.admin)
@@ -313,4 +313,31 @@ describe('failure paths', () => {
       asCaller(app.db, { sub: a.admin.userId, role: 'authenticated', app_metadata: { tenant_id: a.id } }, (tx) => tx.query(`select secret from public.asset_notification_secrets`)),
     ).rejects.toThrow(/permission denied/)
   })
+})
+
+describe('blue_green watch', () => {
+  it('a switched version whose live executions breach the threshold is switched back', async () => {
+    // fails at d = 11 only: no recorded input has it, so the health check passes
+    const p = await patchQuery('select 100 / (:d - 11) as q')
+    expect(p.body.data).toMatchObject({ version: '1.4.0', version_status: 'candidate' })
+    const r = await deploy('1.4.0', { rollback_threshold: { error_rate: 0.2 }, min_executions: 4, monitor_seconds: 120 })
+    expect(r.status, JSON.stringify(r.body)).toBe(202)
+    const id = r.body.data.deployment_id
+    let d = await until('monitoring', () => deployment(id), (x) => x.status !== 'deploying' && x.status !== 'health_check')
+    expect(d.status, JSON.stringify(d)).toBe('monitoring')
+    expect(await versions()).toMatchObject({ '1.3.0': 'deprecated', '1.4.0': 'active' })
+    for (let i = 0; i < 50 && d.status === 'monitoring'; i++) {
+      const e = await exec(b.operator, 11)
+      expect([200, 502]).toContain(e.status)
+      d = await deployment(id)
+    }
+    d = await ended(id)
+    expect(d.status).toBe('rolled_back')
+    const judged = d.log.find((l: { event: string }) => l.event === 'rolled_back').window
+    expect(judged.executions).toBeGreaterThanOrEqual(4)
+    expect(judged.error_rate).toBe(1)
+    expect(await versions()).toMatchObject({ '1.3.0': 'active', '1.4.0': 'rolled_back' })
+    const e = await exec(b.operator, 11)
+    expect(e.body.data).toMatchObject({ metadata: { model_version: '1.3.0' }, results: { rows: [{ q: Math.trunc(100 / (11 - 3)) }] } })
+  }, 120_000)
 })

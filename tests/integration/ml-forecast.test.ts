@@ -122,7 +122,7 @@ describe('a Forecast training', () => {
     const s = await json(app.fetch(`/api/v1/train/model-summary?train_id=${trainId}`, { headers: a.viewer.auth }))
     expect(s.status, JSON.stringify(s.body)).toBe(200)
     expect(s.body).toMatchObject({ problem_type: 'Forecast', algorithm: 'Forecast', format: 'forecast-json', preprocess_id: t.preprocess_id })
-    expect(s.body.leaderboard.map((l: { model: string }) => l.model).sort()).toEqual(['AutoARIMA', 'ETS', 'SeasonalNaive'])
+    expect(s.body.leaderboard.map((l: { model: string }) => l.model).sort()).toEqual(['Airline SARIMA', 'AutoARIMA', 'ETS', 'SeasonalNaive'])
     for (const l of s.body.leaderboard) {
       expect(l.mase).toBeGreaterThan(0)
       expect(l.smape).toBeGreaterThan(0)
@@ -141,7 +141,7 @@ describe('a Forecast training', () => {
     // The chosen model per series is the one with the lowest backtest MASE.
     for (const x of s.body.series) {
       const best = [...x.leaderboard].filter((l: { mase: number | null }) => l.mase !== null).sort((p: { mase: number }, q: { mase: number }) => p.mase - q.mase)[0]
-      expect(x.model).toBe({ seasonal_naive: 'SeasonalNaive', ets: 'ETS', arima: 'AutoARIMA' }[best.model as string])
+      expect(x.model).toBe({ seasonal_naive: 'SeasonalNaive', ets: 'ETS', arima: 'AutoARIMA', airline: 'Airline SARIMA' }[best.model as string])
     }
     // The seasonal series A: something beats the baseline.
     const a0 = s.body.series.find((x: { unique_id: string }) => x.unique_id === 'A')

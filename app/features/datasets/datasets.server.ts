@@ -3,7 +3,7 @@
  * through forEachSilverBatch) import from here, never from a room. README.md is the map of the rooms behind it.
  */
 export { deleteDataset, getDatasetById, getDatasetDetail, listDatasets, listValidatedDatasets, loadDataset, viewDataset } from './catalog/catalog.server.ts'
-export { datasetSilver, forEachSilverBatch, type SilverBatch } from './catalog/read-silver.server.ts'
+export { datasetSilver, forEachSilverBatch, periodCondition, type SilverBatch, type SilverPeriod } from './catalog/read-silver.server.ts'
 export { deleteFile, downloadFile, fileErrorReport, getFileById, listFiles, viewFile } from './files/files.server.ts'
 export { computeStatistics, getStatistics, requestStatistics, STATISTICS_JOB, type ColumnStats, type DatasetStatistics } from './statistics/statistics.server.ts'
 export { uploadDataset } from './upload/upload.server.ts'

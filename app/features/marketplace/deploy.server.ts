@@ -371,8 +371,9 @@ class Deployer {
       if (d.strategy === 'canary') {
         await tx.query(`update public.assets set canary_version_id = null, canary_share = null where id = $1 and canary_version_id = $2`, [d.asset_id, d.version_id])
       } else if (d.from_version_id) {
-        await tx.query(`update public.assets set active_version_id = $2 where id = $1 and active_version_id = $3`, [d.asset_id, d.from_version_id, d.version_id])
-        await tx.query(`update public.asset_versions set status = 'active' where id = $1`, [d.from_version_id])
+        const back = await tx.query(`update public.assets set active_version_id = $2 where id = $1 and active_version_id = $3`, [d.asset_id, d.from_version_id, d.version_id])
+        // only when the new version still had the traffic (nobody made another version active meanwhile)
+        if (back.rowCount) await tx.query(`update public.asset_versions set status = 'active' where id = $1`, [d.from_version_id])
       }
       await tx.query(`update public.asset_versions set status = 'rolled_back' where id = $1`, [d.version_id])
     })

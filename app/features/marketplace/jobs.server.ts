@@ -1,6 +1,7 @@
 import { defineJob } from '#app/jobs/jobs.server.ts'
 import { BATCH_JOB, runBatch } from './batch.server.ts'
 import { DEPLOY_JOB, runDeployment } from './deploy.server.ts'
+import { ASSET_TRAIN_JOB, runAssetTraining } from './trainings.server.ts'
 import { deliverWebhook, WEBHOOK_JOB, WEBHOOK_MAX_ATTEMPTS, WEBHOOK_RETRY_DELAY_SECONDS } from './webhooks.server.ts'
 
 /*
@@ -8,6 +9,7 @@ import { deliverWebhook, WEBHOOK_JOB, WEBHOOK_MAX_ATTEMPTS, WEBHOOK_RETRY_DELAY_
   - marketplace.batch: a batch's records through the execution path, then its signed callback.
   - marketplace.webhook: one attempt of a signed delivery; pg-boss retries it with exponential backoff.
   - marketplace.deploy: one deployment from request to its end (resumes from the row when retried after a lost worker).
+  - marketplace.train: an asset's training: follows the ml training, makes the version, auto-deploys it past its threshold.
 */
 
 defineJob<{ deliveryId: number }>(WEBHOOK_JOB, (data, ctx) => deliverWebhook(data, ctx), {
@@ -26,3 +28,5 @@ defineJob<Parameters<typeof runBatch>[0]>(BATCH_JOB, (data, ctx) => runBatch(dat
 })
 
 defineJob<{ deploymentId: string }>(DEPLOY_JOB, (data, ctx) => runDeployment(data, ctx), { retryLimit: 2, retryDelaySeconds: 5, expireInSeconds: 23 * 3600, teamSize: 3 })
+
+defineJob<{ assetTrainingId: string }>(ASSET_TRAIN_JOB, (data, ctx) => runAssetTraining(data, ctx), { expireInSeconds: 23 * 3600, teamSize: 2 })

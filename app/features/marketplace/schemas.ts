@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { algorithmInput, hyperparameters } from '#app/features/ml/schemas.ts'
 import { withoutNul } from '#app/http/schemas.ts'
 
 /**
@@ -236,8 +237,8 @@ export const rollbackThreshold = z
   .refine((t) => t.error_rate !== undefined || t.response_time !== undefined, 'name error_rate, response_time or both')
 export type RollbackThreshold = z.output<typeof rollbackThreshold>
 
-export const deployBody = z
-  .strictObject({
+/** The settings of a deploy; also what a training's deployment_config may carry for its auto-deploy. */
+const deployFields = z.strictObject({
     deployment_strategy: z.enum(['blue_green', 'canary'], 'must be blue_green or canary').default('blue_green'),
     rollback_threshold: rollbackThreshold.optional(),
     notification_webhooks: z.array(z.string().url('must be a URL').max(2000)).max(10, 'at most 10 webhooks').default([]),
@@ -259,8 +260,55 @@ export const deployBody = z
     monitor_seconds: z.number().int('must be an integer').min(0).max(86_400).default(300),
     /** blue_green: how many recorded inputs the health check runs the new version on */
     health_check: z.strictObject({ sample_size: z.number().int('must be an integer').min(1).max(100).default(20) }).default({ sample_size: 20 }),
-  })
-  .superRefine((b, ctx) => {
-    if (b.canary && b.deployment_strategy !== 'canary') ctx.addIssue({ code: 'custom', path: ['canary'], message: 'canary settings need deployment_strategy canary' })
-  })
+})
+const canaryNeedsCanary = (b: { canary?: unknown; deployment_strategy: string }, ctx: z.RefinementCtx) => {
+  if (b.canary && b.deployment_strategy !== 'canary') ctx.addIssue({ code: 'custom', path: ['canary'], message: 'canary settings need deployment_strategy canary' })
+}
+export const deployBody = deployFields.superRefine(canaryNeedsCanary)
 export type DeployInput = z.output<typeof deployBody>
+
+/** 2024-02-30 parses (as March 1st) in JavaScript: a real date reads back the same. */
+const realDate = (d: string) => {
+  const t = Date.parse(`${d}T00:00:00Z`)
+  return !Number.isNaN(t) && new Date(t).toISOString().startsWith(d)
+}
+const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date (YYYY-MM-DD)').refine((d) => realDate(d), 'must be a real date')
+
+/** POST /assets/{asset_id}/train: the spec's three parts; what is left out is the asset's current training's. */
+export const trainAssetBody = z.strictObject({
+  training_config: z
+    .strictObject({
+      algorithm: algorithmInput.optional(),
+      hyperparameters: hyperparameters.optional(),
+      validation_split: z.number('must be a number').min(0.05, 'must be at least 0.05').max(0.5, 'must be at most 0.5').optional(),
+      cross_validation_folds: z.union([z.literal(0), z.number().int().min(2).max(10)], 'must be 0 (none) or 2-10').optional(),
+      seed: z.number().int('must be an integer').min(0).max(2 ** 31 - 1).optional(),
+    })
+    .prefault({}),
+  data_config: z
+    .strictObject({
+      /** another validated dataset of the tenant with the same columns (default: the current training's) */
+      dataset_id: z.number('must be an integer id').int('must be an integer id').positive().optional(),
+      training_period: z
+        .strictObject({ start_date: isoDate.optional(), end_date: isoDate.optional(), date_column: text(63).optional() })
+        .refine((p) => !p.start_date || !p.end_date || p.start_date <= p.end_date, { message: 'start_date must not be after end_date', path: ['end_date'] })
+        .optional(),
+      /** auto: the current training's features; all: every column but the ids and the target; or the columns named */
+      feature_selection: z.union([z.enum(['auto', 'all']), z.array(text(63)).min(1, 'name at least one feature').max(1000)], 'must be auto, all or a list of columns').default('auto'),
+      target_variable: text(63).optional(),
+    })
+    .prefault({}),
+  deployment_config: deployFields
+    .extend({
+      auto_deploy: z.boolean('must be true or false').default(false),
+      /** the metric the new model must reach to be deployed (0–1) */
+      performance_threshold: z.number('must be a number').min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1').optional(),
+      /** which metric performance_threshold is compared with (default: accuracy for classification, r2 for regression) */
+      metric: z.enum(['accuracy', 'precision', 'recall', 'f1_score', 'roc_auc', 'r2'], 'must be accuracy, precision, recall, f1_score, roc_auc or r2').optional(),
+      /** the deployment watches rollback_threshold (default error_rate 0.05) and switches back on a breach */
+      rollback_on_failure: z.boolean('must be true or false').default(true),
+    })
+    .superRefine(canaryNeedsCanary)
+    .prefault({}),
+})
+export type TrainAssetInput = z.output<typeof trainAssetBody>

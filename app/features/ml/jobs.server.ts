@@ -77,7 +77,7 @@ async function readTable(db: Db, t: TrainingRow, spec: TrainSpec, ctx: JobContex
     wanted.map((c) => byName.get(c)!),
     silver.rowCount,
   )
-  report('data_preparation', 1, `reading ${silver.rowCount} rows × ${wanted.length} columns from ${silver.table}`)
+  report('data_preparation', 1, `reading ${silver.rowCount} rows × ${wanted.length} columns from ${silver.table}${t.params.period ? ` (${t.params.period.column} from ${t.params.period.from ?? 'the start'} to ${t.params.period.to ?? 'the end'})` : ''}`)
   await forEachSilverBatch(
     db,
     t.tenant_id,
@@ -86,7 +86,7 @@ async function readTable(db: Db, t: TrainingRow, spec: TrainSpec, ctx: JobContex
       builder.append(batch.rows)
       report('data_preparation', 1 + (9 * builder.rows) / Math.max(1, silver.rowCount), `read ${builder.rows} of ${silver.rowCount} rows`)
     },
-    { columns: wanted, signal: ctx.signal, batchSize: 20_000 },
+    { columns: wanted, signal: ctx.signal, batchSize: 20_000, period: t.params.period },
   )
   return { table: builder.finish(), silverTable: silver.table }
 }

@@ -2,6 +2,7 @@ import { asCaller, type Db, type Sql } from '#app/db/db.server.ts'
 import type { Caller } from '#app/features/auth/auth.server.ts'
 import type { DataType } from '#app/features/templates/column-types.ts'
 import { normalizeDataType } from '#app/features/templates/column-types.ts'
+import type { SilverPeriod } from '#app/features/datasets/datasets.server.ts'
 import type { ColumnSpec } from '#app/features/templates/template-schema.ts'
 import { ApiError, badRequest, conflict, notFound } from '#app/http/errors.server.ts'
 import { cancelJob, enqueueJob, jobStateColumns, type JobStatus } from '#app/jobs/jobs.server.ts'
@@ -34,6 +35,8 @@ export interface TrainingParams {
   cv_folds: number
   seed: number
   shap_rows: number
+  /** Train on the rows of a date range only (the marketplace's training_period). */
+  period?: SilverPeriod
 }
 
 export interface TrainingRow {

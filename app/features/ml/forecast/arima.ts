@@ -116,6 +116,21 @@ export function fitArima(y: number[], m: number, steps: number): { fit: ArimaFit
   return null
 }
 
+/**
+ * The airline model, SARIMA(0,1,1)(0,1,1)[m] with fixed orders (Box & Jenkins): a seasonal candidate beside AutoARIMA's
+ * search, which on short seasonal series often settles on a non-seasonal order. Null without a season (m ≤ 1), with
+ * fewer than 2m + 10 values, or when the fit is implausible.
+ */
+export function fitAirline(y: number[], m: number, steps: number): { fit: ArimaFit; forecast: Forecast } | null {
+  if (m <= 1) return null
+  const window = Math.min(y.length, arimaWindow(m))
+  const recent = y.slice(-window)
+  if (recent.length < 2 * m + 10) return null
+  const options: ArimaOptions = { p: 0, d: 1, q: 1, P: 0, D: 1, Q: 1, s: m }
+  const forecast = run(options, recent, steps)
+  return forecast ? { fit: { kind: 'arima', options, label: `SARIMA(0,1,1)(0,1,1)[${m}]`, window, fallback: null }, forecast } : null
+}
+
 /** A forecast of a fitted ARIMA's options on (possibly new) history. */
 export function forecastArima(fit: ArimaFit, y: number[], steps: number): Forecast | null {
   return run(fit.options, y.slice(-fit.window), steps)

@@ -1,17 +1,17 @@
-import { fitArima, forecastArima, type ArimaFit } from './arima.ts'
+import { fitAirline, fitArima, forecastArima, type ArimaFit } from './arima.ts'
 import { SEASON_LENGTH, type Frequency } from './calendar.ts'
 import { etsName, fitAutoEts, fitSeasonalNaive, forecastEts, forecastSeasonalNaive, normalQuantile, refilterEts, type EtsFit, type Forecast, type SeasonalNaiveFit } from './models.ts'
 
 /*
   A forecasting training, start to finish and pure (no database): for each series, a rolling-origin backtest of every
-  candidate (seasonal naive, ETS by AICc, AutoARIMA) over the last `origins` windows of `horizon` periods, MASE and
+  candidate (seasonal naive, ETS by AICc, AutoARIMA, the airline SARIMA(0,1,1)(0,1,1)[m]) over the last `origins` windows of `horizon` periods, MASE and
   sMAPE per candidate; the best by mean MASE is refitted on the whole series (per series, or one family for all:
   `selection: 'global'`), and its forecast (mean and standard deviation per step) is kept up to the maximum horizon.
 */
 
-export const CANDIDATES = ['seasonal_naive', 'ets', 'arima'] as const
+export const CANDIDATES = ['seasonal_naive', 'ets', 'arima', 'airline'] as const
 export type CandidateName = (typeof CANDIDATES)[number]
-export const CANDIDATE_LABEL: Record<CandidateName, string> = { seasonal_naive: 'SeasonalNaive', ets: 'ETS', arima: 'AutoARIMA' }
+export const CANDIDATE_LABEL: Record<CandidateName, string> = { seasonal_naive: 'SeasonalNaive', ets: 'ETS', arima: 'AutoARIMA', airline: 'Airline SARIMA' }
 
 export const DEFAULT_HORIZON: Record<Frequency, number> = { Hour: 24, Day: 14, Week: 13, Month: 12, Quarter: 4, Year: 3 }
 /** The most steps /inference/forecast answers for a frequency (two weeks of hours … twenty years). */
@@ -101,6 +101,7 @@ export function fitCandidate(name: CandidateName, y: number[], m: number, steps:
     const fit = fitAutoEts(y, m)
     return { fit, forecast: forecastEts(fit, steps) }
   }
+  if (name === 'airline') return fitAirline(y, m, steps)
   return fitArima(y, m, steps)
 }
 
@@ -163,7 +164,14 @@ export function backtest(y: number[], spec: ForecastSpec): { scores: CandidateSc
         error = (e as Error).message
       }
       if (!r) {
-        error ??= name === 'arima' ? `fewer than 20 values before an origin, or no plausible fit` : 'could not be fitted'
+        error ??=
+          name === 'arima'
+            ? `fewer than 20 values before an origin, or no plausible fit`
+            : name === 'airline'
+              ? spec.season_length > 1
+                ? `fewer than ${2 * spec.season_length + 10} values before an origin, or no plausible fit`
+                : 'needs a seasonal frequency (season length > 1)'
+              : 'could not be fitted'
         continue
       }
       mases.push(mase(test, r.forecast.mean, maseScale(train, spec.season_length)))

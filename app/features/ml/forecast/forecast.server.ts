@@ -108,7 +108,7 @@ export async function resolveForecastTraining(sql: Sql, d: DatasetInfo, input: T
   const f = frequency!
   const horizon = input.forecast.horizon ?? DEFAULT_HORIZON[f]
   if (horizon > MAX_STEPS[f]) throw badRequest('forecast.horizon', `at most ${MAX_STEPS[f]} for ${f} data`)
-  const candidates: ForecastSpec['candidates'] = input.algorithm === 'auto' ? ['seasonal_naive', 'ets', 'arima'] : input.algorithm === 'seasonal_naive' ? ['seasonal_naive'] : ['seasonal_naive', input.algorithm as 'ets' | 'arima']
+  const candidates: ForecastSpec['candidates'] = input.algorithm === 'auto' ? ['seasonal_naive', 'ets', 'arima', 'airline'] : input.algorithm === 'seasonal_naive' ? ['seasonal_naive'] : ['seasonal_naive', input.algorithm as 'ets' | 'arima']
   return {
     columns,
     settings: {
