@@ -25,6 +25,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import autocannon from 'autocannon'
+import { openLoad } from './open-load.ts'
 
 const args = process.argv.slice(2)
 const arg = (name: string, def: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : def)
@@ -112,10 +113,6 @@ function depth(t: { left: Int32Array; right: Int32Array }, n = 0): number {
 }
 
 const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ')
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]
-}
 const f = (v: number | null | undefined, d = 1) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(d) : '—')
 const int = (v: number | null | undefined) => (typeof v === 'number' && Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : '—')
 const table = (head: string[], lines: string[][]) => {
@@ -172,38 +169,19 @@ if (ONLY.includes('realtime')) {
   const probeBody = await probe.json()
   if (probe.status !== 200) throw new Error(`POST /inference/ answered ${probe.status}: ${JSON.stringify(probeBody)}`)
 
-  /** Open model: arrival i leaves at start + i / rate whatever the earlier responses do. */
-  async function openLoad(rate: number, seconds: number) {
-    const total = rate * seconds
-    const lat: number[] = []
-    let non2xx = 0
+  /** Open model (bench/open-load.ts); counts the answers that came from the process's model cache. */
+  async function realtimeLoad(rate: number, seconds: number) {
     let cached = 0
-    const started = performance.now()
-    const inflight: Promise<void>[] = []
-    for (let i = 0; i < total; i++) {
-      const wait = started + (i * 1000) / rate - performance.now()
-      if (wait > 1) await new Promise((r) => setTimeout(r, wait))
-      inflight.push(
-        (async () => {
-          const s = performance.now()
-          try {
-            const r = await fetch(url, { method: 'POST', headers: { ...headers, authorization: pool[i % POOL] }, body: bodies[i % bodies.length] })
-            const b = (await r.json()) as { model_cached?: boolean }
-            if (r.status !== 200) non2xx++
-            if (b.model_cached) cached++
-          } catch {
-            non2xx++
-          }
-          lat.push(performance.now() - s)
-        })(),
-      )
-    }
-    await Promise.all(inflight)
-    return { p50: pct(lat, 50), p95: pct(lat, 95), p99: pct(lat, 99), max: Math.max(...lat), rps: total / ((performance.now() - started) / 1000), non2xx, cached, total }
+    const r = await openLoad(rate, seconds, async (i) => {
+      const res = await fetch(url, { method: 'POST', headers: { ...headers, authorization: pool[i % POOL] }, body: bodies[i % bodies.length] })
+      if (((await res.json()) as { model_cached?: boolean }).model_cached) cached++
+      return res.status
+    })
+    return { ...r, cached }
   }
-  await openLoad(20, 5)
+  await realtimeLoad(20, 5)
   const loadBefore = load()
-  const a = await openLoad(100, DURATION)
+  const a = await realtimeLoad(100, DURATION)
   let k = 0
   const b = await autocannon({
     url,

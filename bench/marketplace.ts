@@ -20,6 +20,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import autocannon from 'autocannon'
+import { openLoad } from './open-load.ts'
 
 const args = process.argv.slice(2)
 const arg = (name: string, def: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : def)
@@ -136,38 +137,13 @@ await api('POST', `/api/v1/analytics/assets/${assetId}/execute`, consumers[0], {
 await api('POST', '/api/v1/inference/', referenceUsers[0], JSON.parse(inferenceBody))
 
 // ------------------------------------------------------------------ (a) and (b)
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]
-}
-
-/** Open-model load: arrivals at fixed intervals whatever the answers do, the next user's token each (as bench/ops.ts). */
-async function openLoad(url: string, body: string, rate: number, seconds: number, tokens: string[]) {
-  const total = Math.round(rate * seconds)
-  const lat: number[] = []
-  let non2xx = 0
-  const started = performance.now()
-  const inflight: Promise<void>[] = []
-  for (let i = 0; i < total; i++) {
-    const wait = started + (i * 1000) / rate - performance.now()
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait))
-    inflight.push(
-      (async () => {
-        const s = performance.now()
-        try {
-          const r = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[i % tokens.length]}` } })
-          await r.arrayBuffer()
-          if (r.status < 200 || r.status >= 300) non2xx++
-        } catch {
-          non2xx++
-        }
-        lat.push(performance.now() - s)
-      })(),
-    )
-  }
-  await Promise.all(inflight)
-  return { p50: pct(lat, 50), p95: pct(lat, 95), p99: pct(lat, 99), offered: rate, achieved: total / ((performance.now() - started) / 1000), non2xx }
-}
+/** Open-model load (bench/open-load.ts), the next user's token each (as bench/ops.ts). */
+const openLoadAs = (url: string, body: string, rate: number, seconds: number, tokens: string[]) =>
+  openLoad(rate, seconds, async (i) => {
+    const r = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[i % tokens.length]}` } })
+    await r.arrayBuffer()
+    return r.status
+  })
 
 async function maxLoad(url: string, body: string, tokens: string[]) {
   let k = 0
@@ -187,8 +163,8 @@ async function maxLoad(url: string, body: string, tokens: string[]) {
 }
 
 async function measure(label: string, url: string, body: string, tokens: string[]) {
-  await openLoad(url, body, Math.min(RATE, 20), 3, tokens) // warm-up
-  const a = await openLoad(url, body, RATE, DURATION, tokens)
+  await openLoadAs(url, body, Math.min(RATE, 20), 3, tokens) // warm-up
+  const a = await openLoadAs(url, body, RATE, DURATION, tokens)
   const loadA = load()
   const b = await maxLoad(url, body, tokens)
   console.log(`${label}: done (load average ${load()})`)
@@ -224,7 +200,7 @@ console.log(`load average (1/5/15 min): at start ${loadAtStart}, at end ${load()
 console.log(`asset ${assetId}: the demo churn model (training #${model!.id}), one record per request, key factors (SHAP) on; reference: POST /api/v1/inference/ on the same model (contributions on)`)
 console.log(`(a) open model: ${RATE} req/s offered, evenly spaced, ${DURATION} s after a 3 s warm-up, ${NUSERS} users in turn; (b) ${CONNECTIONS} connections, ${DURATION} s, as fast as possible\n`)
 const head = ['endpoint', '(a) p50 ms', '(a) p95 ms', '(a) p99 ms', '(a) achieved req/s', '(a) non-2xx', '(b) req/s', '(b) p50 ms', '(b) p99 ms', '(b) non-2xx', 'load (a)']
-const lines = rows.map((r) => [r.label, f(r.a.p50), f(r.a.p95), f(r.a.p99), f(r.a.achieved), String(r.a.non2xx), f(r.b.rps), f(r.b.p50), f(r.b.p99), String(r.b.non2xx), r.load.split(' / ')[0]])
+const lines = rows.map((r) => [r.label, f(r.a.p50), f(r.a.p95), f(r.a.p99), f(r.a.rps), String(r.a.non2xx), f(r.b.rps), f(r.b.p50), f(r.b.p99), String(r.b.non2xx), r.load.split(' / ')[0]])
 const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)))
 console.log(head.map((h, i) => h.padEnd(widths[i])).join(' | '))
 console.log(widths.map((w) => '-'.repeat(w)).join('-|-'))

@@ -20,6 +20,7 @@ import crypto from 'node:crypto'
 import os from 'node:os'
 import path from 'node:path'
 import autocannon from 'autocannon'
+import { openLoad, pct } from './open-load.ts'
 
 const args = process.argv.slice(2)
 const arg = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined)
@@ -213,10 +214,6 @@ async function benchUsers(tenant: string, n: number, tag: string) {
 }
 
 // ------------------------------------------------------------------ (c) SQL floor
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]
-}
 const sqlFloor: Record<string, { p50: number; p95: number; p99: number }> = {}
 {
   const [uid] = (await db.query<{ user_id: string }>(`select p.user_id from public.profiles p where p.tenant_id = $1 limit 1`, [tenantIds[0]])).rows
@@ -287,39 +284,13 @@ if (!arg('--url') && !args.includes('--skip-build')) {
 
 // ------------------------------------------------------------------ (a) and (b)
 
-/**
- * Open-model load: requests leave at fixed intervals (rate per second) whatever the responses do, each with the next
- * user's token, so a slow response never holds back the next arrival (autocannon's overallRate fires its connections
- * in lock-step once per tick, which measures its own bursts). Latency = send to last byte.
- */
-async function openLoad(url: string, method: string, body: string | undefined, rate: number, seconds: number, tokens: string[]) {
-  const total = rate * seconds
-  const lat: number[] = []
-  let non2xx = 0
-  const started = performance.now()
-  const inflight: Promise<void>[] = []
-  for (let i = 0; i < total; i++) {
-    const due = started + (i * 1000) / rate
-    const wait = due - performance.now()
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait))
-    inflight.push(
-      (async () => {
-        const s = performance.now()
-        try {
-          const r = await fetch(url, { method, body, headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[i % tokens.length]}` } })
-          await r.arrayBuffer()
-          if (r.status < 200 || r.status >= 300) non2xx++
-        } catch {
-          non2xx++
-        }
-        lat.push(performance.now() - s)
-      })(),
-    )
-  }
-  await Promise.all(inflight)
-  const elapsed = (performance.now() - started) / 1000
-  return { p50: pct(lat, 50), p95: pct(lat, 95), p99: pct(lat, 99), rps: total / elapsed, non2xx }
-}
+/** Open-model load (bench/open-load.ts), each request with the next user's token. */
+const openLoadAs = (url: string, method: string, body: string | undefined, rate: number, seconds: number, tokens: string[]) =>
+  openLoad(rate, seconds, async (i) => {
+    const r = await fetch(url, { method, body, headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[i % tokens.length]}` } })
+    await r.arrayBuffer()
+    return r.status
+  })
 interface Row { endpoint: string; a: { p50: number; p95: number; p99: number; rps: number; non2xx: number }; b: { rps: number; p50: number; p99: number; non2xx: number }; load: string }
 
 /** (a) and (b) for every endpoint against the server at base. */
@@ -328,7 +299,7 @@ async function measure(base: string, label: string): Promise<Row[]> {
   // Warm-up (JIT, connection pools, plan caches): 5 s over every endpoint before anything is measured.
   const warm = await benchUsers(tenantIds[0], 60, 'warmup')
   await Promise.all(
-    ENDPOINTS.filter((e) => !e.startsWith('export')).map((e) => openLoad(`${base}/api/v1/analytics/${e}`, 'GET', undefined, 10, 5, warm)),
+    ENDPOINTS.filter((e) => !e.startsWith('export')).map((e) => openLoadAs(`${base}/api/v1/analytics/${e}`, 'GET', undefined, 10, 5, warm)),
   )
   for (const endpoint of ENDPOINTS) {
     const isExport = endpoint.startsWith('export')
@@ -338,7 +309,7 @@ async function measure(base: string, label: string): Promise<Row[]> {
     const rate = isExport ? 1 : 100
     // (a) one user per connection, each a fresh budget; the export's 10/hour needs a user per request
     const users = await benchUsers(tenantIds[0], isExport ? rate * DURATION : 100, endpoint.replace(/\W/g, ''))
-    const a = await openLoad(url, method, body, rate, DURATION, users)
+    const a = await openLoadAs(url, method, body, rate, DURATION, users)
     // (b) max throughput, the next user of a pool for every request (each stays under its 60/min up to 6,000 req/s)
     const tokens = await benchUsers(tenantIds[0], isExport ? 150 : 1000, `${endpoint.replace(/\W/g, '')}max`)
     let k = 0
