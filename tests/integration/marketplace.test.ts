@@ -9,7 +9,7 @@ import { loadModel, predict, shapValues } from '#app/features/ml/scoring.ts'
 import { startWorker, stopWorker } from '#app/jobs/jobs.server.ts'
 import { json, setupTestApp, type TestApp, type TestTenant, type TestUser } from '#tests/support/app.ts'
 import { providerMysql, providerPostgres, type ProviderDb } from '#tests/support/marketplace.ts'
-import { churnRows, FAST, uploadChurn, waitForTraining, type ChurnRow } from '#tests/support/ml.ts'
+import { churnRows, trainChurn, uploadChurn, type ChurnRow } from '#tests/support/ml.ts'
 import { ORACLE_TIMEOUT, pythonMissing, runPython, scratchDir, skipReason, writeF32 } from '#tests/support/python.ts'
 
 /*
@@ -60,29 +60,7 @@ beforeAll(async () => {
   rows = churnRows(1200)
   const datasetId = await uploadChurn(app, a.admin, 'mk_churn', rows)
   await startWorker(app.db, { pollingIntervalSeconds: 0.5 })
-  const t = await json(
-    app.fetch('/api/v1/train/', {
-      method: 'POST',
-      headers: a.data_scientist.auth,
-      json: {
-        dataset_id: datasetId,
-        predictor_name: 'mk_churn_model',
-        domain: 'Churn',
-        problem_type: 'Classification',
-        algorithm: 'xgboost',
-        columns: [
-          { column_name: 'CustomerID', data_type: 'String', attribute_name: 'Id' },
-          { column_name: 'Churn', data_type: 'Boolean', attribute_name: 'Target' },
-        ],
-        shap_enabled: false,
-        hyperparameters: FAST,
-      },
-    }),
-  )
-  expect(t.status, JSON.stringify(t.body)).toBe(201)
-  trainId = t.body.id
-  const done = await waitForTraining(app, a.viewer, trainId)
-  expect(done.status, JSON.stringify(done)).toBe('completed')
+  trainId = await trainChurn(app, a.data_scientist, a.viewer, datasetId, 'mk_churn_model')
 }, 240_000)
 
 afterAll(async () => {
