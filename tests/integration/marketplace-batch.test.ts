@@ -6,10 +6,10 @@ import { transformRecord } from '#app/features/ml/preprocess.ts'
 import { loadModel, predict } from '#app/features/ml/scoring.ts'
 import { notifyEndedBatches } from '#app/features/marketplace/batch.server.ts'
 import { verifyWebhookSignature } from '#app/features/marketplace/webhooks.server.ts'
-import { cancelJob, reconcileJobs, startWorker, stopWorker } from '#app/jobs/jobs.server.ts'
+import { cancelJob, reconcileJobs, startWorker } from '#app/jobs/jobs.server.ts'
 import { json, setupTestApp, type TestApp, type TestTenant, type TestUser } from '#tests/support/app.ts'
 import { churnRows, trainChurn, uploadChurn, type ChurnRow } from '#tests/support/ml.ts'
-import { captureOutput, providerPostgres, webhookReceiver, type ProviderDb, type ReceivedWebhook } from '#tests/support/marketplace.ts'
+import { captureOutput, closeMarketplaceTest, marketplaceEnv, providerPostgresSource, webhookReceiver, type ProviderDb, type ReceivedWebhook } from '#tests/support/marketplace.ts'
 
 // Short webhook backoff for the test (read when the job is defined).
 vi.hoisted(() => {
@@ -40,7 +40,7 @@ let secretB: string
 let received: Record<string, ReceivedWebhook[]>
 let script: Record<string, number[]>
 const seen: string[] = []
-const savedAllow = process.env.HD_ALLOW_PRIVATE_TARGETS
+let env: ReturnType<typeof marketplaceEnv>
 const V1 = '/api/v1/analytics'
 
 async function call(user: TestUser, p: string, init: RequestInit & { json?: unknown } = {}) {
@@ -50,25 +50,20 @@ async function call(user: TestUser, p: string, init: RequestInit & { json?: unkn
 }
 
 beforeAll(async () => {
-  process.env.HD_ALLOW_PRIVATE_TARGETS = '127.0.0.1/32'
-  process.env.LOG_JOBS = 'true'
+  env = marketplaceEnv({ logJobs: true })
   output = captureOutput()
   receiver = await webhookReceiver()
   ;({ base, received, script } = receiver)
   app = await setupTestApp()
   ;[a, b, c] = await Promise.all([app.createTenant(), app.createTenant(), app.createTenant()])
-  pg = await providerPostgres()
+  const source = await providerPostgresSource(app, a.admin)
+  pg = source.pg
   await startWorker(app.db, { pollingIntervalSeconds: 0.5 })
-  const src = await call(a.admin, `${V1}/data-sources`, {
-    method: 'POST',
-    json: { name: 'Provider Postgres', type: 'postgres', connection_config: { host: '127.0.0.1', port: 5432, database: pg.database, username: pg.user, password: pg.password } },
-  })
-  expect(src.status, JSON.stringify(src.body)).toBe(201)
   const body = (name: string, pricing: unknown) => ({
     name,
     category: 'reporting',
     pricing,
-    data_sources: [{ source_id: src.body.data.source_id, tables: ['orders'] }],
+    data_sources: [{ source_id: source.sourceId, tables: ['orders'] }],
     configuration: {
       query: 'select region, count(*) as orders, sum(total) as revenue from orders where region = :region and day >= :since group by region',
       parameters: [
@@ -93,16 +88,7 @@ beforeAll(async () => {
   expect(secretB).toMatch(/^whsec_/)
 }, 180_000)
 
-afterAll(async () => {
-  output?.restore()
-  delete process.env.LOG_JOBS
-  if (savedAllow === undefined) delete process.env.HD_ALLOW_PRIVATE_TARGETS
-  else process.env.HD_ALLOW_PRIVATE_TARGETS = savedAllow
-  await stopWorker({ timeoutMs: 2000 })
-  await app?.close()
-  await pg?.drop()
-  await receiver?.close()
-})
+afterAll(() => closeMarketplaceTest({ output, env, worker: true, app, pg, receiver }))
 
 async function finished(user: TestUser, batchId: string, timeoutMs = 30_000) {
   const until = Date.now() + timeoutMs
