@@ -2,7 +2,7 @@ import crypto from 'node:crypto'
 import { z } from 'zod'
 import { asCaller, scopedTo, type Db, type Sql } from '#app/db/db.server.ts'
 import { getDb } from '#app/db/index.server.ts'
-import { authenticateRequest, type Caller, getSessionCaller, verifyCsrf } from '#app/features/auth/auth.server.ts'
+import { authenticateRequest, type Caller, callerChanged, getSessionCaller, verifyCsrf } from '#app/features/auth/auth.server.ts'
 import { limitBody, MAX_BODY_BYTES, readBody } from './body.server.ts'
 import { clientIp } from './client-address.server.ts'
 import { ApiError, authRequired, databaseDetail, errorBody, forbidden, fromDatabase, fromZod } from './errors.server.ts'
@@ -276,6 +276,9 @@ async function handle(def: ErasedDefinition, { request, params }: RouteArgs): Pr
     headers.set('Cache-Control', 'no-store')
     return json(errorBody(apiErr, requestId), apiErr.status, headers)
   } finally {
+    // A write may have changed who can do what (roles, users, sessions, keys): drop what this process remembers of
+    // the tenant's callers before the client can send its next request (the NOTIFY reaches the other processes).
+    if (status < 400 && request.method !== 'GET' && request.method !== 'HEAD') callerChanged(await getDb(), caller?.tenantId ?? null)
     logRequest({
       request_id: requestId,
       method: request.method,

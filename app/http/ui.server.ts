@@ -1,7 +1,7 @@
 import { data } from 'react-router'
 import { asCaller, scopedTo, type Sql } from '#app/db/db.server.ts'
 import { getDb } from '#app/db/index.server.ts'
-import { type Caller, requireCaller, verifyCsrf } from '#app/features/auth/auth.server.ts'
+import { type Caller, callerChanged, requireCaller, verifyCsrf } from '#app/features/auth/auth.server.ts'
 import { toApiError } from './api-route.server.ts'
 import { ApiError } from './errors.server.ts'
 import { readFormData } from './body.server.ts'
@@ -53,6 +53,8 @@ export async function uiAction<T>(
     await verifyCsrf(request, caller)
     const form = await readFormData(request)
     const result = await callerDb(caller, (db, c) => fn(db, c, form), opts.transaction)
+    // an action may have changed who can do what (roles, users, keys): this process sees it on the next request
+    callerChanged(await getDb(), caller.tenantId)
     return data({ ok: true as const, result }, { headers })
   } catch (e) {
     const err = toApiError(e)

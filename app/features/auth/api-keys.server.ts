@@ -124,8 +124,9 @@ export async function verifyApiKey(db: Db, key: string, clientIdHeader: string |
     client_id: string
     valid: boolean
     stale: boolean
+    exp: number
   }>(
-    `select k.id, k.tenant_id, k.scopes, c.created_by, c.client_id,
+    `select k.id, k.tenant_id, k.scopes, c.created_by, c.client_id, floor(extract(epoch from k.expires_at))::int8 as exp,
             (k.revoked_at is null and c.revoked_at is null and k.expires_at > now()) as valid,
             (k.last_used_at is null or k.last_used_at < now() - interval '1 minute') as stale
        from public.api_keys k join public.api_clients c on c.id = k.api_client_id
@@ -140,6 +141,8 @@ export async function verifyApiKey(db: Db, key: string, clientIdHeader: string |
     sub: k.created_by ?? k.id,
     role: 'authenticated',
     aud: 'authenticated',
+    // the key's own expiry, as a token's exp: nothing that remembers this caller may outlive it
+    exp: k.exp,
     app_metadata: { tenant_id: k.tenant_id, scopes: k.scopes, api_key_id: k.id, roles: [] },
   }
 }

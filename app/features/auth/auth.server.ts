@@ -6,6 +6,7 @@
 export { authenticateRequest, type Caller } from './caller.server.ts'
 export { getSessionCaller, requireCaller, startBrowserSession, endBrowserSession } from './session.server.ts'
 export { csrfToken, verifyCsrf } from './csrf.server.ts'
+export { callerCache, callerChanged } from './caller-cache.server.ts'
 export { login, refreshTokens, logout, issueApiKey } from './login.server.ts'
 export { builtinProvider, getAuthProvider, initAuthProvider, type AuthProvider, type TokenSet } from './provider.server.ts'
 export { signAccessToken, signingKey } from './tokens.server.ts'

@@ -1,6 +1,7 @@
 import type { Claims, Db } from '#app/db/db.server.ts'
 import { ApiError, authRequired } from '#app/http/errors.server.ts'
 import { API_KEY_PREFIX, verifyApiKey } from './api-keys.server.ts'
+import { callerCache } from './caller-cache.server.ts'
 import { getAuthProvider } from './provider.server.ts'
 import { readSessionCookies } from './cookies.server.ts'
 
@@ -24,6 +25,29 @@ export interface Caller {
  */
 export async function authenticateRequest(request: Request, db: Db): Promise<Caller | null> {
   const header = request.headers.get('authorization')
+  // The same credentials answer the same checks while nothing they depend on has changed (caller-cache.server.ts).
+  const cache = callerCache(db)
+  const cookieToken = header ? undefined : readSessionCookies(request).accessToken
+  const key = header
+    ? `h|${header}|${request.headers.get('x-tenant-id') ?? ''}|${request.headers.get('x-wia-client-id') ?? ''}`
+    : cookieToken
+      ? `c|${cookieToken}`
+      : null
+  if (cache && key) {
+    const known = cache.get(key)
+    if (known) return known
+  }
+  const caller = await resolveCaller(request, db, header, cookieToken)
+  if (cache && key && caller) cache.set(key, caller, expiresAt(caller))
+  return caller
+}
+
+/** When the credentials themselves stop being valid: the token's exp, or an API key's expires_at. */
+function expiresAt(caller: Caller) {
+  return typeof caller.claims.exp === 'number' ? caller.claims.exp * 1000 : 0
+}
+
+async function resolveCaller(request: Request, db: Db, header: string | null, accessToken: string | undefined): Promise<Caller | null> {
   if (header) {
     const m = /^Bearer\s+(\S+)$/i.exec(header.trim())
     if (!m) throw authRequired('Authorization header must be "Bearer <token>"')
@@ -39,7 +63,6 @@ export async function authenticateRequest(request: Request, db: Db): Promise<Cal
       })
     return withPermissions(db, serviceTenant(claims, request), claims.role === 'service_role' ? 'service' : 'user', 'bearer')
   }
-  const { accessToken } = readSessionCookies(request)
   if (accessToken) {
     const claims = await getAuthProvider()
       .verifyAccessToken(db, accessToken)

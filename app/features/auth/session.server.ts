@@ -2,6 +2,7 @@ import { redirect } from 'react-router'
 import { scopedTo, type Sql } from '#app/db/db.server.ts'
 import { getDb } from '#app/db/index.server.ts'
 import { forbidden } from '#app/http/errors.server.ts'
+import { callerChanged } from './caller-cache.server.ts'
 import { authenticateRequest, type Caller } from './caller.server.ts'
 import { clearSessionCookies, readSessionCookies, sessionCookies } from './cookies.server.ts'
 import { getAuthProvider } from './provider.server.ts'
@@ -112,7 +113,11 @@ export async function endBrowserSession(request: Request): Promise<Headers> {
     return headers
   }
   const { refreshToken } = readSessionCookies(request)
-  if (refreshToken) await getAuthProvider().signOut(scopedTo(await getDb(), null), refreshToken).catch(() => {})
+  if (refreshToken) {
+    const db = await getDb()
+    await getAuthProvider().signOut(scopedTo(db, null), refreshToken).catch(() => {})
+    callerChanged(db, null)
+  }
   for (const c of clearSessionCookies()) headers.append('Set-Cookie', c)
   return headers
 }
