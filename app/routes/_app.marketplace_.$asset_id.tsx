@@ -20,7 +20,8 @@ export async function loader({ request, params }: Route.LoaderArgs) {
   const { notFound } = await import('#app/http/errors.server.ts')
   const id = params.asset_id
   const origin = mk.publicOrigin(request)
-  if (!assetIdParam.safeParse({ asset_id: id }).success) throw notFound('Asset', id)
+  // a malformed id names no asset: the 404 page, as an unknown one is
+  if (!assetIdParam.safeParse({ asset_id: id }).success) throw (await import('#app/http/ui.server.ts')).pageError(notFound('Asset', id))
   // Statements one at a time: the subscription's lookup reads the server's own connection beside the caller's.
   return uiLoader(
     request,

@@ -1,6 +1,7 @@
 import { createStaticHandler } from 'react-router'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loader as datasetPage } from '#app/routes/_app.datasets_.$dataset_id.tsx'
+import { loader as assetPage } from '#app/routes/_app.marketplace_.$asset_id.tsx'
 import { loader as predictPage } from '#app/routes/_app.models_.$id_.predict.tsx'
 import { loader as modelPage } from '#app/routes/_app.models_.$train_id.tsx'
 import { createTemplate, setupTestApp, uploadCsv, type TestApp, type TestTenant, type TestUser } from '#tests/support/app.ts'
@@ -20,6 +21,7 @@ const pages = createStaticHandler([
   { id: 'dataset', path: '/datasets/:dataset_id', loader: datasetPage as never },
   { id: 'model', path: '/models/:train_id', loader: modelPage as never },
   { id: 'predict', path: '/models/:id/predict', loader: predictPage as never },
+  { id: 'asset', path: '/marketplace/:asset_id', loader: assetPage as never },
 ])
 
 /** GET a page as `user`'s browser session; the status React Router would answer with, and the error it would show. */
@@ -66,6 +68,14 @@ describe('detail pages with an id that is not the caller’s', () => {
       const r = await page(a.admin, path)
       expect(r.status, path).toBe(404)
       expect(r.error?.data?.code, path).toBe('NOT_FOUND')
+    }
+  })
+
+  it('a malformed or unknown marketplace asset id is the 404 page', async () => {
+    for (const id of ['xyz', '00000000-0000-4000-8000-000000000000']) {
+      const r = await page(a.admin, `/marketplace/${id}`)
+      expect(r.status, id).toBe(404)
+      expect(r.error?.data?.code, id).toBe('NOT_FOUND')
     }
   })
 })
