@@ -50,3 +50,13 @@ describe('route modules', () => {
     expect(bad).toEqual([])
   })
 })
+
+describe('react-router.config.ts: the dev server', () => {
+  // A fresh checkout's first dashboard visit in `npm run dev` crashed ("Invalid hook call"): Vite found recharts only when
+  // the page asked for it, re-bundled React beside the page's copy and reloaded. Scanning the route modules at startup
+  // pre-bundles recharts and papaparse with React. (Checked by hand: rm -rf node_modules/.vite, npm run dev, /dashboard.)
+  it('pre-bundles what the route modules import', async () => {
+    const config = (await import('../react-router.config.ts')).default as { future?: Record<string, unknown> }
+    expect(config.future?.unstable_optimizeDeps).toBe(true)
+  })
+})

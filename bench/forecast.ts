@@ -8,10 +8,14 @@
  * measured in the same run on the same series and origins: statsmodels (Debian /usr/bin/python3) Holt-Winters
  * (additive damped trend, additive seasonality, all initial states estimated) and a SARIMAX(1,1,1)(0,1,1)[m] — the
  * reference an analyst would reach for — with their fit time.
+ * The regressor shape (y = series + 3·x, x random and known over the horizon) adds the regression candidates (ARIMAX,
+ * regression + ETS; decision 064), backtested with x's actual values in each held-out window, and its SARIMAX
+ * reference gets x as exog.
  */
 import { spawnSync } from 'node:child_process'
 import { performance } from 'node:perf_hooks'
-import { backtestPlan, CANDIDATES, fitCandidate, mase, maseScale, smape, type CandidateName } from '../app/features/ml/forecast/core.ts'
+import { backtestPlan, CANDIDATES, fitCandidate, forecastWith, mase, maseScale, smape, UNIVARIATE_CANDIDATES, type CandidateName } from '../app/features/ml/forecast/core.ts'
+import { seededNormal } from '../app/features/ml/forecast/models.ts'
 import { simulate, type SimSpec } from '../app/features/ml/forecast/simulate.ts'
 
 const args = process.argv.slice(2)
@@ -25,6 +29,8 @@ interface Case {
   m: number
   horizon: number
   sim: SimSpec
+  /** y gets + 3·x with x ~ N(10, 3²) per period: a numeric regressor known over the horizon */
+  regressor?: boolean
 }
 const shapes: Case[] = [
   { name: 'monthly, trend + additive season', m: 12, horizon: 12, sim: { n: 120, m: 12, level: 200, trend: 1, amplitude: 25, noise: 5 } },
@@ -34,8 +40,18 @@ const shapes: Case[] = [
   { name: 'daily, weekly season', m: 7, horizon: 14, sim: { n: 365, m: 7, level: 1000, trend: 0.5, amplitude: 120, noise: 40 } },
   { name: 'hourly, daily season', m: 24, horizon: 24, sim: { n: 24 * 28, m: 24, level: 60, amplitude: 20, noise: 4, ar: 0.5 } },
   { name: 'monthly, no season (AR(1))', m: 12, horizon: 12, sim: { n: 120, m: 12, level: 40, noise: 3, ar: 0.8 } },
+  { name: 'monthly, season + 3·regressor', m: 12, horizon: 12, sim: { n: 120, m: 12, level: 100, amplitude: 10, noise: 2, ar: 0.3 }, regressor: true },
 ]
-const series = shapes.flatMap((c) => Array.from({ length: COPIES }, (_, k) => ({ ...c, y: simulate({ ...c.sim, seed: 1000 * shapes.indexOf(c) + k + 1 }) })))
+const series = shapes.flatMap((c) =>
+  Array.from({ length: COPIES }, (_, k) => {
+    const seed = 1000 * shapes.indexOf(c) + k + 1
+    const base = simulate({ ...c.sim, seed })
+    if (!c.regressor) return { ...c, y: base, x: null as number[] | null }
+    const z = seededNormal(seed + 777)
+    const x = base.map(() => 10 + 3 * z())
+    return { ...c, y: base.map((v, t) => v + 3 * x[t]), x }
+  }),
+)
 
 type Row = { mase: number[]; smape: number[]; ms: number[]; beats: number; n: number }
 const empty = (): Row => ({ mase: [], smape: [], ms: [], beats: 0, n: 0 })
@@ -50,36 +66,39 @@ const at = (shape: string, model: string) => {
 const mean = (a: number[]) => (a.length ? a.reduce((s, v) => s + v, 0) / a.length : NaN)
 
 console.log(`bench:forecast — ${series.length} series (${shapes.length} shapes × ${COPIES}), ${ORIGINS} rolling origins each`)
-const pyInput: { y: number[]; m: number; cuts: number[]; h: number }[] = []
+const pyInput: { y: number[]; m: number; cuts: number[]; h: number; x: number[] | null }[] = []
 for (const s of series) {
   const plan = backtestPlan(s.y.length, s.horizon, ORIGINS)
   const cuts = Array.from({ length: plan.origins }, (_, i) => s.y.length - (plan.origins - i) * plan.horizon)
-  pyInput.push({ y: s.y, m: s.m, cuts, h: plan.horizon })
+  pyInput.push({ y: s.y, m: s.m, cuts, h: plan.horizon, x: s.x })
   const per: Record<string, number[]> = {}
-  for (const name of CANDIDATES) {
+  const candidates = s.x ? CANDIDATES : UNIVARIATE_CANDIDATES
+  for (const name of candidates) {
     const scores: number[] = []
     for (const cut of cuts) {
       const train = s.y.slice(0, cut)
       const test = s.y.slice(cut, cut + plan.horizon)
       const t0 = performance.now()
-      const r = fitCandidate(name as CandidateName, train, s.m, test.length)
+      const r = fitCandidate(name as CandidateName, train, s.m, test.length, s.x ? [s.x.slice(0, cut)] : [])
       const ms = performance.now() - t0
       const row = at(s.name, name)
       row.ms.push(ms)
       if (!r) continue
-      const v = mase(test, r.forecast.mean, maseScale(train, s.m))
+      // the regressor's actual values over the held-out window, as a caller supplies them
+      const f = forecastWith(r, s.x ? [s.x.slice(cut, cut + plan.horizon)] : [], test.length)
+      const v = mase(test, f.mean, maseScale(train, s.m))
       scores.push(v)
       row.mase.push(v)
-      row.smape.push(smape(test, r.forecast.mean))
+      row.smape.push(smape(test, f.mean))
     }
     per[name] = scores
   }
   // "chosen": per origin, the candidate that the previous origins' backtest would have picked is not what training
   // does; training picks on all origins and forecasts beyond them. Here: the per-series winner's scores (optimistic).
-  const winner = CANDIDATES.filter((c) => per[c].length === cuts.length).sort((a, b) => mean(per[a]) - mean(per[b]))[0]
+  const winner = candidates.filter((c) => per[c].length === cuts.length).sort((a, b) => mean(per[a]) - mean(per[b]))[0]
   const chosen = at(s.name, CHOSEN)
   chosen.mase.push(...per[winner])
-  for (const name of [...CANDIDATES, CHOSEN]) {
+  for (const name of [...candidates, CHOSEN]) {
     const row = at(s.name, name)
     const own = name === CHOSEN ? per[winner] : per[name]
     if (own.length === cuts.length) {
@@ -106,7 +125,7 @@ def smape(a, f):
     return float(np.mean(200 * np.abs(a - f) / (np.abs(a) + np.abs(f))))
 out = []
 for c in json.load(sys.stdin):
-    y = np.array(c['y']); m = c['m']; h = c['h']
+    y = np.array(c['y']); m = c['m']; h = c['h']; x = np.array(c['x']) if c['x'] else None
     hw, sa = [], []
     for cut in c['cuts']:
         tr, te = y[:cut], y[cut:cut + h]
@@ -115,7 +134,10 @@ for c in json.load(sys.stdin):
         hw.append({'mase': mase(te, f, tr, m), 'smape': smape(te, f), 'ms': (time.perf_counter() - t0) * 1000})
         t0 = time.perf_counter()
         try:
-            f = SARIMAX(tr, order=(1, 1, 1), seasonal_order=(0, 1, 1, m)).fit(disp=False).forecast(h)
+            if x is None:
+                f = SARIMAX(tr, order=(1, 1, 1), seasonal_order=(0, 1, 1, m)).fit(disp=False).forecast(h)
+            else:
+                f = SARIMAX(tr, exog=x[:cut], order=(1, 1, 1), seasonal_order=(0, 1, 1, m)).fit(disp=False).forecast(h, exog=x[cut:cut + h])
             sa.append({'mase': mase(te, f, tr, m), 'smape': smape(te, f), 'ms': (time.perf_counter() - t0) * 1000})
         except Exception:
             pass
@@ -128,7 +150,7 @@ print(json.dumps(out))
 } else skip = '--no-python'
 if (reference) {
   series.forEach((s, i) => {
-    for (const [key, label] of [['hw', 'statsmodels Holt-Winters (Ad,A)'], ['sarima', `statsmodels SARIMAX(1,1,1)(0,1,1)[m]`]] as const) {
+    for (const [key, label] of [['hw', 'statsmodels Holt-Winters (Ad,A)'], ['sarima', s.x ? 'statsmodels SARIMAX(1,1,1)(0,1,1)[m] + x' : `statsmodels SARIMAX(1,1,1)(0,1,1)[m]`]] as const) {
       const row = at(s.name, label)
       const rs = reference![i][key]
       row.mase.push(...rs.map((x) => x.mase))
@@ -166,4 +188,5 @@ console.log()
 console.log('Over all shapes (mean of the per-shape MASE ratio to seasonal naive; fit time per series and origin):')
 for (const [model, o] of overall) console.log(`  ${pad(model, 40)} MASE ÷ SN ${num(mean(o.rel), 3)}   fit ${o.ms.length ? `${num(mean(o.ms), 0)} ms` : '—'}`)
 console.log('  ("chosen" is each series\' best candidate on these same origins: what the per-series choice reaches at best.)')
+console.log('  (arimax, regression and "SARIMAX + x" run on the regressor shape only: their ratio is that shape\'s.)')
 if (skip) console.log(`\n[reference skipped] ${skip}`)

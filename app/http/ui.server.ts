@@ -3,6 +3,7 @@ import { asCaller, scopedTo, type Sql } from '#app/db/db.server.ts'
 import { getDb } from '#app/db/index.server.ts'
 import { type Caller, callerChanged, requireCaller, verifyCsrf } from '#app/features/auth/auth.server.ts'
 import { toApiError } from './api-route.server.ts'
+import { ApiError } from './errors.server.ts'
 import { readFormData } from './body.server.ts'
 import { logError } from './log.server.ts'
 
@@ -10,11 +11,23 @@ export interface ActionError {
   error: { code: string; message: string; fields: Record<string, string> }
 }
 
-/** A UI page's loader: the session caller (or a redirect to login), then the feature function as that caller. */
+/**
+ * A UI page's loader: the session caller (or a redirect to login), then the feature function as that caller.
+ * A feature's 4xx (an unknown or another tenant's id, a bad query) becomes that status's error page, not a 500.
+ */
 export async function uiLoader<T>(request: Request, permission: string | undefined, fn: (db: Sql, caller: Caller) => Promise<T>, opts: { transaction?: boolean } = {}) {
   const { caller, headers } = await requireCaller(request, permission)
-  const result = await callerDb(caller, fn, opts.transaction)
-  return data(result, { headers })
+  try {
+    return data(await callerDb(caller, fn, opts.transaction), { headers })
+  } catch (e) {
+    throw pageError(e, headers)
+  }
+}
+
+/** A thrown feature error as the error page's response: 4xx keep their status and message; the rest stay crashes. */
+export function pageError(e: unknown, headers?: HeadersInit) {
+  if (e instanceof Response || !(e instanceof ApiError) || e.status >= 500) return e
+  return data({ code: e.code, message: e.message }, { status: e.status, statusText: e.message, headers })
 }
 
 /** One caller transaction (default), or one short caller transaction per statement (`transaction: false`). */
@@ -57,4 +70,10 @@ export function formObject(form: FormData): Record<string, string> {
   const out: Record<string, string> = {}
   for (const [k, v] of form) if (typeof v === 'string' && k !== 'csrf' && k !== 'intent') out[k] = v
   return out
+}
+
+/** A page's numeric id from the URL; anything else is -1, which matches no row (so the page answers 404, not a 500). */
+export function idParam(value: string | undefined): number {
+  const id = Number(value)
+  return Number.isSafeInteger(id) && id > 0 ? id : -1
 }

@@ -50,6 +50,16 @@ export interface JobOptions {
 }
 
 export type JobHandler<T> = (data: T, ctx: JobContext) => Promise<unknown>
+/** What an area learns when one of its jobs ends without completing: failed for good (no retry left), or cancelled. */
+export interface JobEnd {
+  jobId: string
+  tenantId: string
+  name: string
+  status: 'failed' | 'cancelled'
+  error: string | null
+}
+/** `sql` runs as the server: the worker's database, or the transaction of the cancelJob that ended the job. */
+export type JobEndHandler = (sql: Sql, end: JobEnd) => Promise<unknown>
 export type ScheduleHandler = (ctx: { signal: AbortSignal; jobId: string }) => Promise<unknown>
 
 interface JobDefinition {
@@ -96,6 +106,7 @@ class WorkerStoppingError extends Error {
 
 interface JobsState {
   jobs: Map<string, JobDefinition>
+  endHandlers?: Map<string, JobEndHandler>
   schedules: Map<string, ScheduleDefinition>
   running: Map<string, RunningJob>
   worker?: Worker
@@ -121,6 +132,29 @@ export function defineJob<T>(name: string, handler: JobHandler<T>, opts: JobOpti
   if (state.schedules.has(name)) throw new Error(`'${name}' is already a schedule`)
   state.jobs.set(name, { name, handler, opts })
   return { name }
+}
+
+/**
+ * Runs `handler` once when a job of this name ends failed for good or cancelled — in the worker after its handler
+ * stopped, after reconcileJobs found its worker lost, or in cancelJob for a job no worker had picked up (where this
+ * process defines it). A domain row whose state is the job's uses it to tell someone (a batch's callback). The handler
+ * must be idempotent and cheap; its errors are logged, never the job's.
+ */
+export function onJobEnded(name: string, handler: JobEndHandler) {
+  ;(state.endHandlers ??= new Map()).set(name, handler)
+}
+
+async function jobEnded(sql: Sql, end: JobEnd, inTransaction = false) {
+  const handler = state.endHandlers?.get(end.name)
+  if (!handler) return
+  if (inTransaction) await sql.query('savepoint job_ended')
+  try {
+    await handler(sql, end)
+    if (inTransaction) await sql.query('release savepoint job_ended')
+  } catch (err) {
+    if (inTransaction) await sql.query('rollback to savepoint job_ended')
+    log('warn', 'job end handler failed', { job_id: end.jobId, name: end.name, error: (err as Error)?.message ?? String(err) })
+  }
 }
 
 /** A job pg-boss starts on a cron (UTC). Not tenant-scoped: it runs for the whole database. */
@@ -214,6 +248,9 @@ export async function cancelJob(sql: Sql | Db, jobId: string): Promise<CancelRes
     )
     await senderFor(sql).cancel(job.name, jobId)
     await appendJobLog(sql, jobId, 'warn', 'Cancellation requested')
+    // A running job's end is told by its worker once the handler has stopped; a queued one has no worker: here, in
+    // the same transaction (what the handler writes commits with the cancellation), behind a savepoint.
+    if (job.status === 'queued') await jobEnded(sql, { jobId, tenantId: job.tenant_id, name: job.name, status: 'cancelled', error: null }, true)
   })
   // The handler in this process learns at once; one in another worker process from its cancel poll.
   state.running.get(jobId)?.controller.abort(new JobCancelledError())
@@ -440,12 +477,13 @@ async function runJob(db: Db, boss: PgBoss, def: JobDefinition, job: PgBoss.JobW
       await boss.cancel(def.name, job.id)
       await appendJobLog(db, job.id, 'warn', 'Cancelled')
       log('info', 'job cancelled', { job_id: job.id, name: def.name })
+      await jobEnded(db, { jobId: job.id, tenantId, name: def.name, status: 'cancelled', error: null })
       return null
     }
     const error = reason instanceof Error ? reason : err
     const message = error instanceof Error ? error.message : String(error)
     const willRetry = job.retryCount < job.retryLimit
-    await db.query(
+    const ended = await db.query(
       `update public.jobs set status = $2, error = $3, finished_at = case when $2 = 'failed' then now() end
        where id = $1 and status = 'running'`,
       [job.id, willRetry ? 'queued' : 'failed', message],
@@ -456,6 +494,7 @@ async function runJob(db: Db, boss: PgBoss, def: JobDefinition, job: PgBoss.JobW
       name: def.name,
       error: message,
     })
+    if (!willRetry && ended.rowCount) await jobEnded(db, { jobId: job.id, tenantId, name: def.name, status: 'failed', error: message })
     throw error
   } finally {
     clearTimeout(timer)
@@ -498,7 +537,7 @@ async function abortCancelled(db: Db) {
  */
 export async function reconcileJobs(db: Db) {
   const local = [...state.running.keys()]
-  const { rows } = await db.query<{ n: number }>(
+  const { rows } = await db.query<{ n: number; ended: { id: string; tenant_id: string; name: string; status: 'failed' | 'cancelled'; error: string | null }[] | null }>(
     `with changed as (
        update public.jobs j
        set status = case b.state when 'failed' then 'failed' when 'cancelled' then 'cancelled' else 'queued' end,
@@ -507,7 +546,7 @@ export async function reconcileJobs(db: Db) {
        from pgboss.job b
        where b.id = j.id and b.name = j.name and j.status in ('queued', 'running') and not (j.id = any($1::uuid[]))
          and (b.state in ('failed', 'cancelled') or (b.state = 'retry' and j.status = 'running'))
-       returning j.id, j.tenant_id, j.status
+       returning j.id, j.tenant_id, j.name, j.status, j.error
      ), logged as (
        insert into public.job_logs (job_id, tenant_id, level, message)
        select id, tenant_id, case status when 'failed' then 'error' else 'warn' end,
@@ -516,11 +555,14 @@ export async function reconcileJobs(db: Db) {
                           else 'The job stopped without finishing (worker lost or timed out)' end
          from changed
      )
-     select count(*)::int as n from changed`,
+     select count(*)::int as n,
+            jsonb_agg(jsonb_build_object('id', id, 'tenant_id', tenant_id, 'name', name, 'status', status, 'error', error))
+              filter (where status in ('failed', 'cancelled')) as ended
+       from changed`,
     [local],
   )
-  const rowCount = rows[0].n
-  return rowCount
+  for (const e of rows[0].ended ?? []) await jobEnded(db, { jobId: e.id, tenantId: e.tenant_id, name: e.name, status: e.status, error: e.error })
+  return rows[0].n
 }
 
 // ---------------------------------------------------------------- helpers

@@ -17,6 +17,7 @@ export async function loader({ request }: Route.LoaderArgs) {
     roles: caller.permissions.has('rbac.read') ? (await listRoles(db)).data.map((r) => r.name as string) : [],
     canWrite: caller.permissions.has('users.write'),
     tenantId: caller.tenantId,
+    me: caller.userId,
   }))
 }
 
@@ -26,7 +27,7 @@ export async function action({ request }: Route.ActionArgs) {
   const { createUserInput } = await import('#app/features/auth/schemas.ts')
   return uiAction(request, 'users.write', async (db, caller, form) => {
     const intent = form.get('intent')
-    if (intent === 'deactivate' || intent === 'activate') return users.setUserActive(db, String(form.get('id')), intent === 'activate')
+    if (intent === 'deactivate' || intent === 'activate') return users.setUserActive(db, caller, String(form.get('id')), intent === 'activate')
     const f = formObject(form)
     const input = createUserInput.parse({ ...f, tenant_id: caller.tenantId, roles: form.getAll('roles').map(String) })
     return users.createUser(db, caller, input)
@@ -34,7 +35,7 @@ export async function action({ request }: Route.ActionArgs) {
 }
 
 export default function Users({ loaderData, actionData }: Route.ComponentProps) {
-  const { users, roles, canWrite } = loaderData
+  const { users, roles, canWrite, me } = loaderData
   const nav = useNavigation()
   const formRef = useRef<HTMLFormElement>(null)
   const fields = actionData && !actionData.ok ? actionData.error.fields : {}
@@ -56,7 +57,7 @@ export default function Users({ loaderData, actionData }: Route.ComponentProps) 
                 <td className="px-3 py-2">{(u.roles as string[]).join(', ')}</td>
                 <td className="px-3 py-2">{u.is_active ? 'active' : 'inactive'}</td>
                 <td className="px-3 py-2 text-right">
-                  {canWrite ? (
+                  {canWrite && u.user_id !== me ? (
                     <ActionForm
                       intent={u.is_active ? 'deactivate' : 'activate'}
                       fields={{ id: String(u.id) }}

@@ -9,11 +9,11 @@ export const meta = ({ data }: Route.MetaArgs) => [{ title: `${data?.dataset?.da
 const PAGE = 25
 
 export async function loader({ request, params }: Route.LoaderArgs) {
-  const { uiLoader } = await import('#app/http/ui.server.ts')
+  const { idParam, uiLoader } = await import('#app/http/ui.server.ts')
   const ds = await import('#app/features/datasets/datasets.server.ts')
   const files = await import('#app/features/datasets/datasets.server.ts')
   const stats = await import('#app/features/datasets/datasets.server.ts')
-  const id = Number(params.dataset_id)
+  const id = idParam(params.dataset_id)
   const url = new URL(request.url)
   const page = Math.max(0, Number(url.searchParams.get('page')) || 0)
   const layer = url.searchParams.get('layer') === 'bronze' ? 'bronze' : 'silver'
@@ -61,7 +61,7 @@ export async function action({ request, params }: Route.ActionArgs) {
   const stats = await import('#app/features/datasets/datasets.server.ts')
   const files = await import('#app/features/datasets/datasets.server.ts')
   const ds = await import('#app/features/datasets/datasets.server.ts')
-  const id = Number(params.dataset_id)
+  const id = (await import('#app/http/ui.server.ts')).idParam(params.dataset_id)
   const { caller, headers } = await requireCaller(request, 'datasets.write')
   try {
     await verifyCsrf(request, caller)

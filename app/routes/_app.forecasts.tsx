@@ -18,7 +18,7 @@ export async function loader({ request }: Route.LoaderArgs) {
     let error: string | null = null
     if (chosen?.ready) {
       try {
-        chart = await fc.forecastChart(db, chosen.id, { unique_id: q('series'), steps: q('steps') ? Number(q('steps')) : undefined, confidence: q('confidence') ? Number(q('confidence')) : undefined })
+        chart = await fc.forecastChart(db, chosen.id, fc.forecastChartOptions(url))
       } catch (e) {
         error = toApiError(e).message
       }

@@ -3,6 +3,7 @@ import { Form, Link, useActionData, useNavigation } from 'react-router'
 import { ActionForm, Button, Card, CsrfInput, EmptyState, Notice, PageHeader, Table } from '#app/components/ui.tsx'
 import { CsvButton, fmtNum } from '#app/features/analytics/components.tsx'
 import { BatchPanel, DeployPanel, inFlight, type BatchView, type DeploymentView } from '#app/features/marketplace/console-panels.tsx'
+import { TrainPanel, trainingInFlight, type TrainingView } from '#app/features/marketplace/train-panel.tsx'
 import { usePollWhile } from '#app/features/ml/components.tsx'
 import { FreeTierMeter, inputData, KeyFactors, LatencyChart, pricingText, StatusPill, UsageChart, useLastIntent, type KeyFactor, type UsageDay } from '#app/features/marketplace/components.tsx'
 import type { Route } from './+types/_app.marketplace_.$asset_id'
@@ -19,7 +20,8 @@ export async function loader({ request, params }: Route.LoaderArgs) {
   const { notFound } = await import('#app/http/errors.server.ts')
   const id = params.asset_id
   const origin = mk.publicOrigin(request)
-  if (!assetIdParam.safeParse({ asset_id: id }).success) throw notFound('Asset', id)
+  // a malformed id names no asset: the 404 page, as an unknown one is
+  if (!assetIdParam.safeParse({ asset_id: id }).success) throw (await import('#app/http/ui.server.ts')).pageError(notFound('Asset', id))
   // Statements one at a time: the subscription's lookup reads the server's own connection beside the caller's.
   return uiLoader(
     request,
@@ -38,7 +40,8 @@ export async function loader({ request, params }: Route.LoaderArgs) {
           owner && asset.kind === 'model' && caller.permissions.has('models.read')
             ? (await ml.listTrainings(tx, { skip: 0, limit: 200 })).data.filter((t) => t.status === 'completed').map((t) => ({ id: t.id, name: t.predictor_name, algorithm: t.algorithm }))
             : []
-        return { asset, owner, series, recent, versions: listed?.data ?? [], consumers, batches, deployment, models }
+        const trainings = owner && asset.kind === 'model' ? await mk.assetTrainings(tx, id, 10) : []
+        return { asset, owner, series, recent, versions: listed?.data ?? [], consumers, batches, deployment, models, trainings }
       })
       const subscription = page.owner ? null : (await mk.mySubscription(sql, caller, id)).data
       return { ...page, subscription, canWrite: caller.permissions.has('assets.write'), canExecute: caller.permissions.has('assets.execute') }
@@ -50,7 +53,7 @@ export async function loader({ request, params }: Route.LoaderArgs) {
 export async function action({ request, params }: Route.ActionArgs) {
   const { uiAction } = await import('#app/http/ui.server.ts')
   const mk = await import('#app/features/marketplace/marketplace.server.ts')
-  const { batchBody, deployBody, executeBody } = await import('#app/features/marketplace/schemas.ts')
+  const { batchBody, deployBody, executeBody, trainAssetBody } = await import('#app/features/marketplace/schemas.ts')
   const { badRequest } = await import('#app/http/errors.server.ts')
   const id = params.asset_id
   const intent = String((await request.clone().formData()).get('intent'))
@@ -92,6 +95,12 @@ export async function action({ request, params }: Route.ActionArgs) {
           : { monitor_seconds: num('monitor_seconds'), health_check: { sample_size: num('sample_size') } }),
       })
       return { kind: 'deploy' as const, ...(await mk.deployVersion(db, caller, id, String(f.get('version')), body)) }
+    })
+  }
+  if (intent === 'train') {
+    return uiAction(request, 'assets.write', async (db, caller, f) => {
+      const body = trainAssetBody.parse(jsonField(f, 'train_request', '{}', 'must be a JSON object'))
+      return { kind: 'train' as const, ...(await mk.trainAsset(db, caller, id, body)) }
     })
   }
   if (intent === 'cancel_deploy') return uiAction(request, 'assets.write', async (db, _caller, f) => ({ kind: 'cancel_deploy' as const, ...(await mk.cancelDeployment(db, String(f.get('deployment_id')))) }))
@@ -160,11 +169,12 @@ const METRIC_LABELS: [string, string, (v: number) => string][] = [
 ]
 
 export default function AssetPage({ loaderData }: Route.ComponentProps) {
-  const { asset, owner, series, recent, versions, consumers, batches, deployment, models, subscription, canWrite, canExecute } = loaderData
+  const { asset, owner, series, recent, versions, consumers, batches, deployment, models, trainings, subscription, canWrite, canExecute } = loaderData
   const result = useActionData<typeof action>()
   const batchViews = batches as unknown as BatchView[]
   const deploymentView = deployment as unknown as DeploymentView | null
-  usePollWhile(batchViews.some((b) => b.status === 'processing') || (deploymentView !== null && inFlight(deploymentView.status)), 2000)
+  const trainingViews = trainings as unknown as TrainingView[]
+  usePollWhile(batchViews.some((b) => b.status === 'processing') || (deploymentView !== null && inFlight(deploymentView.status)) || trainingViews.some((t) => trainingInFlight(t.status)), 2000)
   const lastIntent = useLastIntent()
   const failedIntent = result && !result.ok ? lastIntent : null
   const schema = asset.api_specification.input_schema
@@ -194,7 +204,7 @@ export default function AssetPage({ loaderData }: Route.ComponentProps) {
         }
       />
       {statusChange ? <Notice kind="success">Now {statusChange.data.status} (version {statusChange.data.version}).</Notice> : null}
-      {result && !result.ok && !['batch', 'deploy', 'new_version'].includes(failedIntent ?? '') && !paymentRequired && !Object.keys(result.error.fields).length ? <Notice kind="error">{result.error.message}</Notice> : null}
+      {result && !result.ok && !['batch', 'deploy', 'new_version', 'train'].includes(failedIntent ?? '') && !paymentRequired && !Object.keys(result.error.fields).length ? <Notice kind="error">{result.error.message}</Notice> : null}
       {result?.ok && result.result.kind === 'version' ? (
         <Notice kind="success">
           Version {result.result.data.version} ({result.result.data.version_status ?? 'no new version'}): {result.result.data.changes.join('; ')}
@@ -333,6 +343,17 @@ export default function AssetPage({ loaderData }: Route.ComponentProps) {
         </Card>
       ) : null}
 
+      {owner && canWrite && asset.kind === 'model' ? (
+        <Card title="Train">
+          <TrainPanel
+            trainings={trainingViews}
+            fields={failedIntent === 'train' && result && !result.ok ? result.error.fields : {}}
+            message={panelError('train')}
+            started={result?.ok && result.result.kind === 'train' ? (result.result as unknown as { data: { training_job_id: string } }).data.training_job_id : null}
+          />
+        </Card>
+      ) : null}
+
       {!owner && subscription ? (
         <Card title="Your usage and subscription">
           <div className="grid gap-6 md:grid-cols-2">
@@ -366,7 +387,7 @@ export default function AssetPage({ loaderData }: Route.ComponentProps) {
           {versions.length ? (
             <ol className="relative space-y-4 border-l border-slate-200 pl-6" data-testid="versions-timeline">
               {versions.map((v) => (
-                <li key={v.version}>
+                <li key={v.version} id={`version-${v.version}`} className="scroll-mt-4 target:rounded target:bg-indigo-50">
                   <span className="absolute -left-1.5 mt-1.5 h-3 w-3 rounded-full border border-white bg-indigo-500" />
                   <div className="flex flex-wrap items-center gap-2">
                     <span className="font-semibold tabular-nums">{v.version}</span>

@@ -3,6 +3,7 @@ import { Form, Link, redirect, useActionData, useNavigation } from 'react-router
 import { ActionForm, Button, Card, CsrfInput, EmptyState, Field, Notice, PageHeader, Table } from '#app/components/ui.tsx'
 import { CsvButton } from '#app/features/analytics/components.tsx'
 import { StatusPill, useLastIntent } from '#app/features/marketplace/components.tsx'
+import { ParameterEditor } from '#app/features/marketplace/parameter-editor.tsx'
 import type { Route } from './+types/_app.marketplace_.provider'
 
 export const meta = () => [{ title: 'Provider console · Marketplace · Hot Dash' }]
@@ -113,10 +114,10 @@ function Select({ label, name, children, defaultValue, error, onChange }: { labe
   )
 }
 
-function TextArea({ label, name, rows = 3, placeholder, error, hint }: { label: string; name: string; rows?: number; placeholder?: string; error?: string; hint?: string }) {
+function TextArea({ label, name, rows = 3, placeholder, error, hint, onChange }: { label: string; name: string; rows?: number; placeholder?: string; error?: string; hint?: string; onChange?: (v: string) => void }) {
   return (
     <Labelled label={label} error={error} hint={hint}>
-      {(id) => <textarea id={id} name={name} rows={rows} placeholder={placeholder} aria-invalid={error ? true : undefined} className={`${input} font-mono`} />}
+      {(id) => <textarea id={id} name={name} rows={rows} placeholder={placeholder} aria-invalid={error ? true : undefined} className={`${input} font-mono`} onChange={onChange ? (e) => onChange(e.target.value) : undefined} />}
     </Labelled>
   )
 }
@@ -148,6 +149,8 @@ export default function ProviderConsole({ loaderData }: Route.ComponentProps) {
   const nav = useNavigation()
   const [kind, setKind] = useState<'model' | 'sql'>('model')
   const [type, setType] = useState('postgres')
+  const [query, setQuery] = useState('')
+  const [parametersValid, setParametersValid] = useState(true)
   const lastIntent = useLastIntent()
   const busy = (i: string) => nav.state !== 'idle' && nav.formData?.get('intent') === i
   const fields = result && !result.ok ? result.error.fields : {}
@@ -199,15 +202,8 @@ export default function ProviderConsole({ loaderData }: Route.ComponentProps) {
                   </option>
                 ))}
               </Select>
-              <TextArea label="Query" name="query" rows={5} placeholder="select region, count(*) as orders from orders where created_at >= :since group by region" error={fields['configuration.query'] ?? fields.configuration} hint="Read-only; :name marks a parameter" />
-              <TextArea
-                label="Parameters (JSON)"
-                name="parameters"
-                rows={3}
-                placeholder='[{"name": "since", "type": "date", "default": "2025-01-01"}]'
-                error={Object.entries(fields).find(([k]) => k.startsWith('configuration.parameters'))?.[1]}
-                hint="Types: string, integer, number, boolean, date; optional required, default, min, max, enum"
-              />
+              <TextArea label="Query" name="query" rows={5} placeholder="select region, count(*) as orders from orders where created_at >= :since group by region" error={fields['configuration.query'] ?? fields.configuration} hint="Read-only; :name marks a parameter" onChange={setQuery} />
+              <ParameterEditor query={query} error={Object.entries(fields).find(([k]) => k.startsWith('configuration.parameters'))?.[1]} onValidity={setParametersValid} />
               <Field label="Row limit" name="max_rows" type="number" min="1" max="10000" placeholder="1000" error={fields['configuration.max_rows']} />
             </>
           ) : (
@@ -216,7 +212,7 @@ export default function ProviderConsole({ loaderData }: Route.ComponentProps) {
           <AssetBasics fields={fields} />
           {failed('create_model') || failed('create_sql') ? <Notice kind="error">{result!.ok ? null : result!.error.message}</Notice> : null}
           <div>
-            <Button type="submit" disabled={busy('create_model') || busy('create_sql') || (kind === 'model' ? !models.length : !sqlSources.length)}>
+            <Button type="submit" disabled={busy('create_model') || busy('create_sql') || (kind === 'model' ? !models.length : !sqlSources.length || !parametersValid)}>
               {busy('create_model') || busy('create_sql') ? 'Creating…' : 'Create draft asset'}
             </Button>
           </div>

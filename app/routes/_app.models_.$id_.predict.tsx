@@ -7,11 +7,11 @@ import type { Route } from './+types/_app.models_.$id_.predict'
 export const meta = () => [{ title: 'Predict · Hot Dash' }]
 
 export async function loader({ request, params }: Route.LoaderArgs) {
-  const { uiLoader } = await import('#app/http/ui.server.ts')
+  const { idParam, uiLoader } = await import('#app/http/ui.server.ts')
   const inf = await import('#app/features/inference/inference.server.ts')
   const ds = await import('#app/features/datasets/datasets.server.ts')
   const url = new URL(request.url)
-  const id = Number(params.id)
+  const id = idParam(params.id)
   return uiLoader(request, 'models.read', async (db, caller) => {
     const form = await inf.formBasedPrediction(db, id)
     const datasets = caller.permissions.has('datasets.read') ? await ds.listValidatedDatasets(db) : []

@@ -16,7 +16,6 @@ export async function loader({ request, params }: Route.LoaderArgs) {
   const { toApiError } = await import('#app/http/api-route.server.ts')
   const id = Number(params.train_id)
   const url = new URL(request.url)
-  const q = (k: string) => url.searchParams.get(k) || undefined
   return uiLoader(request, 'models.read', async (db, caller) => {
     const row = await ml.loadTraining(db, Number.isSafeInteger(id) ? id : -1)
     const training = ml.trainingListItem(row)
@@ -25,7 +24,7 @@ export async function loader({ request, params }: Route.LoaderArgs) {
     let forecast: { chart: Awaited<ReturnType<typeof ml.forecastChart>> | null; error: string | null } | null = null
     if (row.model_id && row.problem_type === 'Forecast') {
       try {
-        forecast = { chart: await ml.forecastChart(db, id, { unique_id: q('series'), steps: q('steps') ? Number(q('steps')) : undefined, confidence: q('confidence') ? Number(q('confidence')) : undefined }), error: null }
+        forecast = { chart: await ml.forecastChart(db, id, ml.forecastChartOptions(url)), error: null }
       } catch (e) {
         forecast = { chart: null, error: toApiError(e).message }
       }

@@ -16,7 +16,7 @@ const route = api({
     permission: 'users.write',
     params: userIdParams,
     body: userActiveInput,
-    handler: ({ db, params, body }) => setUserActive(db, params.user_id, body.is_active),
+    handler: ({ db, caller, params, body }) => setUserActive(db, caller, params.user_id, body.is_active),
   },
 })
 

@@ -339,6 +339,17 @@ describe('deactivated users', () => {
     await app.fetch(`/api/v1/users/${u.id}`, { method: 'PATCH', headers: a.admin.auth, json: { is_active: true } })
     expect((await app.fetch('/api/v1/login/access-token', { method: 'POST', form: { username: u.username, password: u.password } })).status).toBe(200)
   })
+
+  it('an admin cannot deactivate their own account (they would lock themselves out)', async () => {
+    const admin = await app.createUser(a.id, 'admin')
+    const self = await json(app.fetch(`/api/v1/users/${admin.userId}`, { method: 'PATCH', headers: admin.auth, json: { is_active: false } }))
+    expect(self.status).toBe(409)
+    expect(self.body.error).toMatchObject({ code: 'CONFLICT', details: { field: 'is_active' } })
+    expect((await json(app.fetch('/api/v1/validate-token', { headers: admin.auth }))).status).toBe(200)
+    // Reactivating oneself is harmless, and another admin may still deactivate them.
+    expect((await app.fetch(`/api/v1/users/${admin.id}`, { method: 'PATCH', headers: admin.auth, json: { is_active: true } })).status).toBe(200)
+    expect((await app.fetch(`/api/v1/users/${admin.id}`, { method: 'PATCH', headers: a.admin.auth, json: { is_active: false } })).status).toBe(200)
+  })
 })
 
 describe('rate-limit headers', () => {

@@ -95,6 +95,9 @@ describe('a batch prediction', () => {
     expect(done.result_path).toBe(`/datasets/${datasetId}/files/${done.file_id}/prediction_${s.body.prediction_id}.csv`)
     expect(done.download_url).toBe(`/api/v1/files/download/?file_id=${done.file_id}`)
     expect(done.gold_table).toMatch(/^gold\.predictions_churn_batch_\d+$/)
+    // The dataset page lists the CSV among the dataset's files: with its row count, not "0 rows".
+    const listed = await json(app.fetch(`/api/v1/files/get_file_by_id?file_id=${done.file_id}`, { headers: a.viewer.auth }))
+    expect(listed.body).toMatchObject({ file_name: `prediction_${s.body.prediction_id}.csv`, total_records: N, total_fields: 12 })
 
     // The CSV through the existing files API, by id and by path.
     const dl = await app.fetch(done.download_url, { headers: a.viewer.auth })

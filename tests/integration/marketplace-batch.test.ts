@@ -4,11 +4,12 @@ import '#app/features/marketplace/jobs.server.ts'
 import '#app/features/ml/jobs.server.ts'
 import { transformRecord } from '#app/features/ml/preprocess.ts'
 import { loadModel, predict } from '#app/features/ml/scoring.ts'
+import { notifyEndedBatches } from '#app/features/marketplace/batch.server.ts'
 import { verifyWebhookSignature } from '#app/features/marketplace/webhooks.server.ts'
-import { startWorker, stopWorker } from '#app/jobs/jobs.server.ts'
+import { cancelJob, reconcileJobs, startWorker } from '#app/jobs/jobs.server.ts'
 import { json, setupTestApp, type TestApp, type TestTenant, type TestUser } from '#tests/support/app.ts'
 import { churnRows, trainChurn, uploadChurn, type ChurnRow } from '#tests/support/ml.ts'
-import { captureOutput, providerPostgres, webhookReceiver, type ProviderDb, type ReceivedWebhook } from '#tests/support/marketplace.ts'
+import { captureOutput, closeMarketplaceTest, marketplaceEnv, providerPostgresSource, webhookReceiver, type ProviderDb, type ReceivedWebhook } from '#tests/support/marketplace.ts'
 
 // Short webhook backoff for the test (read when the job is defined).
 vi.hoisted(() => {
@@ -39,7 +40,7 @@ let secretB: string
 let received: Record<string, ReceivedWebhook[]>
 let script: Record<string, number[]>
 const seen: string[] = []
-const savedAllow = process.env.HD_ALLOW_PRIVATE_TARGETS
+let env: ReturnType<typeof marketplaceEnv>
 const V1 = '/api/v1/analytics'
 
 async function call(user: TestUser, p: string, init: RequestInit & { json?: unknown } = {}) {
@@ -49,25 +50,20 @@ async function call(user: TestUser, p: string, init: RequestInit & { json?: unkn
 }
 
 beforeAll(async () => {
-  process.env.HD_ALLOW_PRIVATE_TARGETS = '127.0.0.1/32'
-  process.env.LOG_JOBS = 'true'
+  env = marketplaceEnv({ logJobs: true })
   output = captureOutput()
   receiver = await webhookReceiver()
   ;({ base, received, script } = receiver)
   app = await setupTestApp()
   ;[a, b, c] = await Promise.all([app.createTenant(), app.createTenant(), app.createTenant()])
-  pg = await providerPostgres()
+  const source = await providerPostgresSource(app, a.admin)
+  pg = source.pg
   await startWorker(app.db, { pollingIntervalSeconds: 0.5 })
-  const src = await call(a.admin, `${V1}/data-sources`, {
-    method: 'POST',
-    json: { name: 'Provider Postgres', type: 'postgres', connection_config: { host: '127.0.0.1', port: 5432, database: pg.database, username: pg.user, password: pg.password } },
-  })
-  expect(src.status, JSON.stringify(src.body)).toBe(201)
   const body = (name: string, pricing: unknown) => ({
     name,
     category: 'reporting',
     pricing,
-    data_sources: [{ source_id: src.body.data.source_id, tables: ['orders'] }],
+    data_sources: [{ source_id: source.sourceId, tables: ['orders'] }],
     configuration: {
       query: 'select region, count(*) as orders, sum(total) as revenue from orders where region = :region and day >= :since group by region',
       parameters: [
@@ -92,16 +88,7 @@ beforeAll(async () => {
   expect(secretB).toMatch(/^whsec_/)
 }, 180_000)
 
-afterAll(async () => {
-  output?.restore()
-  delete process.env.LOG_JOBS
-  if (savedAllow === undefined) delete process.env.HD_ALLOW_PRIVATE_TARGETS
-  else process.env.HD_ALLOW_PRIVATE_TARGETS = savedAllow
-  await stopWorker({ timeoutMs: 2000 })
-  await app?.close()
-  await pg?.drop()
-  await receiver?.close()
-})
+afterAll(() => closeMarketplaceTest({ output, env, worker: true, app, pg, receiver }))
 
 async function finished(user: TestUser, batchId: string, timeoutMs = 30_000) {
   const until = Date.now() + timeoutMs
@@ -342,6 +329,92 @@ describe('cancel', () => {
     // another tenant cannot cancel it
     expect((await call(c.admin, `/api/v1/ray/terminate_ray_job?ray_job_id=${running.job_id}&usage=batch`, { method: 'POST' })).status).toBe(404)
   })
+})
+
+describe('a batch that does not complete', () => {
+  const event = async (path: string) => {
+    const [got] = await until(`the callback at ${path}`, async () => received[path])
+    expect(verifyWebhookSignature(secretB, got.headers['hotdash-signature'] as string, got.body).ok).toBe(true)
+    return { name: got.headers['hotdash-event'], body: JSON.parse(got.body) }
+  }
+  const post = async (path: string, batch: unknown[]) => {
+    const r = await call(b.operator, `${V1}/assets/${asset}/batch-execute`, { method: 'POST', json: { batch_data: batch, parameters: { parallel_processing: false }, callback_url: `${base}${path}` } })
+    expect(r.status, JSON.stringify(r.body)).toBe(202)
+    return (await call(b.viewer, `${V1}/batches/${r.body.data.batch_id}/status`)).body.data as { batch_id: string; job_id: string; status: string }
+  }
+
+  it('a job that throws after 3 records, retries exhausted: failed, the 3 done stay done, the callback says failed', async () => {
+    // the job itself crashes (not a record): writing the 4th record's result fails, on the first attempt and the retry
+    await app.db.exec(`
+      create function public.test_crash_batch() returns trigger language plpgsql as $$
+      begin raise exception 'disk on fire at record %', new.idx; end $$;
+      create trigger test_crash_batch before update on public.asset_batch_records
+        for each row when (new.record_id like 'crash%' and new.status <> 'pending') execute function public.test_crash_batch();`)
+    try {
+      const batch = Array.from({ length: 6 }, (_, i) => ({ id: i < 3 ? `ok_${i}` : `crash_${i}`, input_data: { region: ['north', 'south', 'east'][i % 3] } }))
+      const started = await post('/batch-crashed', batch)
+      const s = await finished(b.viewer, started.batch_id, 60_000)
+      expect(s).toMatchObject({ status: 'failed', error: expect.stringContaining('disk on fire at record 3'), completed_at: expect.stringMatching(/Z$/) })
+      expect(s.progress).toMatchObject({ total_records: 6, processed_records: 3, successful_records: 3, failed_records: 0 })
+      const res = await call(b.viewer, `${V1}/batches/${started.batch_id}/results`)
+      expect(res.body.data.map((x: { id: string; status: string }) => [x.id, x.status])).toEqual([
+        ['ok_0', 'success'], ['ok_1', 'success'], ['ok_2', 'success'], ['crash_3', 'pending'], ['crash_4', 'pending'], ['crash_5', 'pending'],
+      ])
+      expect(res.body.data[0].results.rows[0]).toMatchObject(expected('north'))
+      // the job ran twice (pg-boss's retry resumed at the first pending record) before failing for good
+      const { rows: log } = await app.db.query(`select message from public.job_logs where job_id = $1 and message like 'Failed%' order by id`, [started.job_id])
+      expect(log.map((l) => l.message.replace(/:.*/, ''))).toEqual(['Failed, will retry', 'Failed'])
+      const e = await event('/batch-crashed')
+      expect(e.name).toBe('batch.failed')
+      expect(e.body.data).toMatchObject({ batch_id: started.batch_id, status: 'failed', error: expect.stringContaining('disk on fire'), progress: s.progress })
+      expect(e.body.data.results_url).toMatch(new RegExp(`^https?://[^/]+/api/v1/analytics/batches/${started.batch_id}/results$`))
+      expect(received['/batch-crashed']).toHaveLength(1)
+    } finally {
+      await app.db.exec(`drop trigger test_crash_batch on public.asset_batch_records; drop function public.test_crash_batch();`)
+    }
+  }, 90_000)
+
+  it('cancelled while running or queued, or its worker lost: the status and one callback say so', async () => {
+    // one batch job runs at a time: the long one keeps the others queued
+    const long = await post('/cancel-running', Array.from({ length: 1500 }, (_, i) => ({ input_data: { region: ['north', 'south', 'east'][i % 3] } })))
+    const queued = await post('/cancel-queued', [{ input_data: { region: 'north' } }])
+    const lost = await post('/worker-lost', [{ input_data: { region: 'south' } }])
+    const unseen = await post('/cancel-unseen', [{ input_data: { region: 'east' } }])
+    await until('the long batch running', async () => ((await call(b.viewer, `${V1}/batches/${long.batch_id}/status`)).body.data.progress.processed_records > 0 ? true : undefined))
+
+    // queued: cancelJob tells it (no worker will), in the cancel's transaction
+    expect((await call(b.admin, `/api/v1/ray/terminate_ray_job?ray_job_id=${queued.job_id}&usage=batch`, { method: 'POST' })).status).toBe(200)
+    const q = await event('/cancel-queued')
+    expect(q.name).toBe('batch.cancelled')
+    expect(q.body.data).toMatchObject({ batch_id: queued.batch_id, status: 'cancelled', progress: { total_records: 1, processed_records: 0 } })
+
+    // its worker lost: pg-boss expired the job to failed while the row said running; reconciliation tells it
+    await app.db.query(`update public.jobs set status = 'running', started_at = now() where id = $1`, [lost.job_id])
+    await app.db.query(`update pgboss.job set state = 'failed' where id = $1`, [lost.job_id])
+    expect(await reconcileJobs(app.db)).toBeGreaterThanOrEqual(1)
+    const l = await event('/worker-lost')
+    expect(l.name).toBe('batch.failed')
+    expect(l.body.data).toMatchObject({ status: 'failed', error: expect.stringMatching(/worker lost or timed out/) })
+    expect((await call(b.viewer, `${V1}/batches/${lost.batch_id}/status`)).body.data.status).toBe('failed')
+
+    // ended where no process told it (cancelled from a process without the marketplace's jobs): the sweep does, once
+    await app.db.query(`update public.jobs set status = 'cancelled', finished_at = now() - interval '2 minutes' where id = $1`, [unseen.job_id])
+    await app.db.query(`update pgboss.job set state = 'cancelled' where id = $1`, [unseen.job_id])
+    expect(await notifyEndedBatches(app.db)).toEqual({ told: 1 })
+    expect(await notifyEndedBatches(app.db)).toEqual({ told: 0 })
+    expect((await event('/cancel-unseen')).body.data).toMatchObject({ batch_id: unseen.batch_id, status: 'cancelled' })
+
+    // running: the worker tells it once the handler stopped, with the final counts
+    expect((await cancelJob(app.db, long.job_id))?.changed).toBe(true)
+    const r = await event('/cancel-running')
+    expect(r.name).toBe('batch.cancelled')
+    await new Promise((res) => setTimeout(res, 500))
+    const s = (await call(b.viewer, `${V1}/batches/${long.batch_id}/status`)).body.data
+    expect(s.status).toBe('cancelled')
+    expect(s.progress.processed_records).toBeLessThan(1500)
+    expect(r.body.data).toMatchObject({ status: 'cancelled', progress: s.progress, completed_at: expect.stringMatching(/Z$/) })
+    for (const p of ['/cancel-queued', '/worker-lost', '/cancel-unseen', '/cancel-running']) expect(received[p], p).toHaveLength(1)
+  }, 60_000)
 })
 
 describe('size', () => {

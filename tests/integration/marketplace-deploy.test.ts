@@ -4,9 +4,9 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { asCaller } from '#app/db/db.server.ts'
 import '#app/features/marketplace/jobs.server.ts'
 import { verifyWebhookSignature } from '#app/features/marketplace/webhooks.server.ts'
-import { startWorker, stopWorker } from '#app/jobs/jobs.server.ts'
+import { startWorker } from '#app/jobs/jobs.server.ts'
 import { json, setupTestApp, type TestApp, type TestTenant, type TestUser } from '#tests/support/app.ts'
-import { providerPostgres, type ProviderDb } from '#tests/support/marketplace.ts'
+import { closeMarketplaceTest, marketplaceEnv, providerPostgresSource, type ProviderDb } from '#tests/support/marketplace.ts'
 
 vi.hoisted(() => {
   // a deployment job looks at its live window every 0.2 s (default 5 s)
@@ -33,7 +33,7 @@ let asset: string
 let receiver: http.Server
 let hookBase: string
 const received: { path: string; headers: http.IncomingHttpHeaders; body: string }[] = []
-const savedAllow = process.env.HD_ALLOW_PRIVATE_TARGETS
+let env: ReturnType<typeof marketplaceEnv>
 const V1 = '/api/v1/analytics'
 
 async function call(user: TestUser, p: string, init: RequestInit & { json?: unknown } = {}) {
@@ -58,7 +58,7 @@ const ended = (id: string) => until(`deployment ${id}`, () => deployment(id), (d
 const versions = async () => Object.fromEntries((await call(a.viewer, `${V1}/assets/${asset}/versions`)).body.data.map((v: { version: string; status: string }) => [v.version, v.status]))
 
 beforeAll(async () => {
-  process.env.HD_ALLOW_PRIVATE_TARGETS = '127.0.0.1/32'
+  env = marketplaceEnv()
   receiver = http.createServer((req, res) => {
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
@@ -71,19 +71,15 @@ beforeAll(async () => {
   hookBase = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`
   app = await setupTestApp()
   ;[a, b] = await Promise.all([app.createTenant(), app.createTenant()])
-  pg = await providerPostgres()
+  const source = await providerPostgresSource(app, a.admin)
+  pg = source.pg
   await startWorker(app.db, { pollingIntervalSeconds: 0.5 })
-  const src = await call(a.admin, `${V1}/data-sources`, {
-    method: 'POST',
-    json: { name: 'Provider Postgres', type: 'postgres', connection_config: { host: '127.0.0.1', port: 5432, database: pg.database, username: pg.user, password: pg.password } },
-  })
-  expect(src.status, JSON.stringify(src.body)).toBe(201)
   const r = await call(a.admin, `${V1}/assets`, {
     method: 'POST',
     json: {
       name: 'Hundred over d',
       category: 'reporting',
-      data_sources: [{ source_id: src.body.data.source_id }],
+      data_sources: [{ source_id: source.sourceId }],
       configuration: { query: 'select 100 / :d as q', parameters: [{ name: 'd', type: 'integer', default: 1 }], timeout_ms: 30_000 },
     },
   })
@@ -92,14 +88,7 @@ beforeAll(async () => {
   expect((await call(a.admin, `${V1}/assets/${asset}`, { method: 'PATCH', json: { status: 'published' } })).status).toBe(200)
 }, 120_000)
 
-afterAll(async () => {
-  if (savedAllow === undefined) delete process.env.HD_ALLOW_PRIVATE_TARGETS
-  else process.env.HD_ALLOW_PRIVATE_TARGETS = savedAllow
-  await stopWorker({ timeoutMs: 2000 })
-  await app?.close()
-  await pg?.drop()
-  await new Promise((r) => receiver?.close(r))
-})
+afterAll(() => closeMarketplaceTest({ env, worker: true, app, pg, receiver: receiver && { close: () => new Promise<void>((r) => receiver.close(() => r())) } }))
 
 describe('blue_green', () => {
   it('a version that fails on the recorded inputs is not switched to: the old version keeps all traffic', async () => {

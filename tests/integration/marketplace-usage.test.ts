@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { asCaller } from '#app/db/db.server.ts'
 import { consumerBreakdown, recentExecutions, usageSeries } from '#app/features/marketplace/marketplace.server.ts'
 import { json, setupTestApp, type TestApp, type TestTenant, type TestUser } from '#tests/support/app.ts'
-import { providerPostgres, type ProviderDb } from '#tests/support/marketplace.ts'
+import { closeMarketplaceTest, marketplaceEnv, providerPostgresSource, type ProviderDb } from '#tests/support/marketplace.ts'
 
 /*
   The asset page's meter reads (usage.server.ts): per-day executions by status with latency percentiles, the provider's
@@ -17,7 +17,7 @@ let c: TestTenant
 let pg: ProviderDb
 let asset: string
 const V1 = '/api/v1/analytics'
-const savedAllow = process.env.HD_ALLOW_PRIVATE_TARGETS
+let env: ReturnType<typeof marketplaceEnv>
 
 const call = (user: TestUser, p: string, init: RequestInit & { json?: unknown } = {}) => json(app.fetch(p, { ...init, headers: { ...user.auth, ...(init.headers as Record<string, string>) } }))
 const callerOf = async (u: TestUser) => {
@@ -26,21 +26,17 @@ const callerOf = async (u: TestUser) => {
 }
 
 beforeAll(async () => {
-  process.env.HD_ALLOW_PRIVATE_TARGETS = '127.0.0.1/32'
+  env = marketplaceEnv()
   app = await setupTestApp()
   ;[a, b, c] = await Promise.all([app.createTenant(), app.createTenant(), app.createTenant()])
-  pg = await providerPostgres()
-  const src = await call(a.admin, `${V1}/data-sources`, {
-    method: 'POST',
-    json: { name: 'Provider Postgres', type: 'postgres', connection_config: { host: '127.0.0.1', port: 5432, database: pg.database, username: pg.user, password: pg.password } },
-  })
-  expect(src.status, JSON.stringify(src.body)).toBe(201)
+  const source = await providerPostgresSource(app, a.admin)
+  pg = source.pg
   const r = await call(a.admin, `${V1}/assets`, {
     method: 'POST',
     json: {
       name: 'Orders by region',
       category: 'reporting',
-      data_sources: [{ source_id: src.body.data.source_id, tables: ['orders'] }],
+      data_sources: [{ source_id: source.sourceId, tables: ['orders'] }],
       configuration: { query: 'select region, count(*) as orders from orders where region = :region group by region', parameters: [{ name: 'region', type: 'string', enum: ['north', 'south', 'east'] }] },
     },
   })
@@ -54,12 +50,7 @@ beforeAll(async () => {
   }
 }, 120_000)
 
-afterAll(async () => {
-  if (savedAllow === undefined) delete process.env.HD_ALLOW_PRIVATE_TARGETS
-  else process.env.HD_ALLOW_PRIVATE_TARGETS = savedAllow
-  await app?.close()
-  await pg?.drop()
-})
+afterAll(() => closeMarketplaceTest({ env, app, pg }))
 
 /** The meter rows as the database holds them (read as the server), for the independent figures. */
 async function meter() {

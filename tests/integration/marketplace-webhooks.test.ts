@@ -4,9 +4,9 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { asCaller } from '#app/db/db.server.ts'
 import '#app/features/marketplace/jobs.server.ts'
 import { enqueueWebhook, signWebhook, verifyWebhookSignature, webhookDeliveries, WEBHOOK_MAX_ATTEMPTS } from '#app/features/marketplace/webhooks.server.ts'
-import { startWorker, stopWorker } from '#app/jobs/jobs.server.ts'
+import { startWorker } from '#app/jobs/jobs.server.ts'
 import { setupTestApp, type TestApp, type TestTenant } from '#tests/support/app.ts'
-import { captureOutput, webhookReceiver, type ReceivedWebhook } from '#tests/support/marketplace.ts'
+import { captureOutput, closeMarketplaceTest, marketplaceEnv, webhookReceiver, type ReceivedWebhook } from '#tests/support/marketplace.ts'
 
 // Short backoff for the test (read when the job is defined): retries after ≈1–2 s, then ≈2–4 s.
 vi.hoisted(() => {
@@ -28,14 +28,13 @@ let base: string
 let received: Record<string, ReceivedWebhook[]>
 let script: Record<string, number[]>
 let output: ReturnType<typeof captureOutput>
-const savedAllow = process.env.HD_ALLOW_PRIVATE_TARGETS
+let env: ReturnType<typeof marketplaceEnv>
 const SECRET = 'whsec_test_0123456789abcdefghijklmnopqrstuv'
 
 const claims = (t: TestTenant) => ({ sub: t.admin.userId, role: 'authenticated' as const, app_metadata: { tenant_id: t.id } })
 
 beforeAll(async () => {
-  process.env.HD_ALLOW_PRIVATE_TARGETS = '127.0.0.1/32'
-  process.env.LOG_JOBS = 'true'
+  env = marketplaceEnv({ logJobs: true })
   output = captureOutput()
   receiver = await webhookReceiver()
   ;({ base, received, script } = receiver)
@@ -44,15 +43,7 @@ beforeAll(async () => {
   await startWorker(app.db, { pollingIntervalSeconds: 0.5 })
 }, 120_000)
 
-afterAll(async () => {
-  output?.restore()
-  delete process.env.LOG_JOBS
-  if (savedAllow === undefined) delete process.env.HD_ALLOW_PRIVATE_TARGETS
-  else process.env.HD_ALLOW_PRIVATE_TARGETS = savedAllow
-  await stopWorker({ timeoutMs: 2000 })
-  await app?.close()
-  await receiver?.close()
-})
+afterAll(() => closeMarketplaceTest({ output, env, worker: true, app, receiver }))
 
 async function settled(deliveryId: number, timeoutMs = 25_000) {
   const until = Date.now() + timeoutMs

@@ -3,24 +3,21 @@ import os from 'node:os'
 import path from 'node:path'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { json, setupTestApp, type TestApp, type TestTenant } from '#tests/support/app.ts'
-import { expectedWindows, seeded, type Ev } from '#tests/support/streams.ts'
+import { setupTestApp, type TestApp, type TestTenant } from '#tests/support/app.ts'
+import { brokerStreams } from '#tests/support/broker-streams.ts'
+import type { Ev } from '#tests/support/streams.ts'
 import { startRedisConsumer } from '#app/features/streams/sources/redis.server.ts'
-import type { StreamRow } from '#app/features/streams/apply.server.ts'
-import { STREAM_COLUMNS } from '#app/features/streams/apply.server.ts'
 
 /** The Redis Streams source against the machine's Redis: consumer groups, a killed consumer, no loss, no double count. */
 
 const REDIS_URL = process.env.REDIS_URL
 if (!REDIS_URL) console.log('streams-redis: SKIPPED — REDIS_URL is not set (CI sets it when redis-cli ping answers on 127.0.0.1:6379)')
 
-const T0 = Date.UTC(2026, 0, 5, 12, 0, 0)
-
 describe.skipIf(!REDIS_URL)('redis source', { timeout: 120_000 }, () => {
   let app: TestApp
   let a: TestTenant
   let redis: Redis
-  const keys: string[] = []
+  const { newStream, events, metrics, waitProcessed, expectExact, created: keys } = brokerStreams('redis', () => ({ app, tenant: a }))
 
   beforeAll(async () => {
     app = await setupTestApp()
@@ -33,57 +30,11 @@ describe.skipIf(!REDIS_URL)('redis source', { timeout: 120_000 }, () => {
     await app.close()
   })
 
-  async function newStream(name: string) {
-    const r = await json(
-      app.fetch('/api/v1/stream/create', {
-        method: 'POST',
-        headers: a.data_scientist.auth,
-        json: { stream_name: name, source: { type: 'redis' }, analytics: { window: '10s', aggregations: ['count', 'sum', 'min', 'max'], group_by: ['region'], allowed_lateness: '1h' } },
-      }),
-    )
-    expect(r.status, JSON.stringify(r.body)).toBe(201)
-    expect(r.body.source.stream_key).toBe(`hotdash:stream:${r.body.stream_id}`)
-    keys.push(r.body.source.stream_key)
-    const { rows } = await app.db.query<StreamRow>(`select ${STREAM_COLUMNS} from public.streams s where s.id = $1`, [r.body.stream_id])
-    return { id: r.body.stream_id as string, key: r.body.source.stream_key as string, row: rows[0] }
-  }
-
-  function events(n: number, seed: number): Ev[] {
-    const r = seeded(seed)
-    return Array.from({ length: n }, (_, i) => ({ timestamp: T0 + Math.floor(r() * 120_000), value: Math.round(r() * 1000) / 10, region: ['eu', 'us'][i % 2] }))
-  }
-
   async function produce(key: string, evs: Ev[]) {
     for (let i = 0; i < evs.length; i += 500) {
       const p = redis.pipeline()
       for (const e of evs.slice(i, i + 500)) p.xadd(key, '*', 'data', JSON.stringify(e))
       await p.exec()
-    }
-  }
-
-  async function waitProcessed(id: string, n: number, timeoutMs = 90_000) {
-    const deadline = Date.now() + timeoutMs
-    let last = -1
-    while (Date.now() < deadline) {
-      const m = await json(app.fetch(`/api/v1/stream/${id}/metrics`, { headers: a.viewer.auth }))
-      last = m.body.metrics.events_processed
-      if (last >= n) return m.body
-      await new Promise((r) => setTimeout(r, 100))
-    }
-    throw new Error(`stream ${id}: ${last} of ${n} events after ${timeoutMs} ms`)
-  }
-
-  async function expectExact(id: string, evs: Ev[]) {
-    const w = await json(app.fetch(`/api/v1/stream/${id}/windows?limit=5000`, { headers: a.viewer.auth }))
-    const exp = expectedWindows(evs, { size: 10_000, lateness: 3_600_000, groupBy: true })
-    expect(w.body.windows).toHaveLength(exp.windows.length)
-    const byId = new Map(w.body.windows.map((x: any) => [`${Date.parse(x.window_start)}|${x.series_key}`, x]))
-    for (const e of exp.windows) {
-      const got: any = byId.get(`${e.start}|${e.key}`)
-      expect(got.values.count).toBe(e.values.length)
-      expect(got.values.sum).toBeCloseTo(e.values.reduce((s, v) => s + v, 0), 6)
-      expect(got.values.min).toBe(Math.min(...e.values))
-      expect(got.values.max).toBe(Math.max(...e.values))
     }
   }
 
@@ -115,7 +66,7 @@ describe.skipIf(!REDIS_URL)('redis source', { timeout: 120_000 }, () => {
     const m = await waitProcessed(s.id, evs.length)
     await new Promise((r) => setTimeout(r, 300))
     await again.stop()
-    expect((await json(app.fetch(`/api/v1/stream/${s.id}/metrics`, { headers: a.viewer.auth }))).body.metrics.events_processed).toBe(evs.length)
+    expect((await metrics(s.id)).metrics.events_processed).toBe(evs.length)
     expect(m.metrics.events_processed).toBe(evs.length)
     expect(skipped).toBeGreaterThan(0) // the committed, unacked batch came back and was skipped
     await expectExact(s.id, evs)
@@ -133,7 +84,7 @@ describe.skipIf(!REDIS_URL)('redis source', { timeout: 120_000 }, () => {
     await waitProcessed(s.id, evs.length)
     await new Promise((r) => setTimeout(r, 300))
     await other.stop()
-    expect((await json(app.fetch(`/api/v1/stream/${s.id}/metrics`, { headers: a.viewer.auth }))).body.metrics.events_processed).toBe(evs.length)
+    expect((await metrics(s.id)).metrics.events_processed).toBe(evs.length)
     await expectExact(s.id, evs)
   })
 
@@ -172,7 +123,7 @@ describe.skipIf(!REDIS_URL)('redis source', { timeout: 120_000 }, () => {
       })
       return { child, ready }
     }
-    const processed = async () => (await json(app.fetch(`/api/v1/stream/${s.id}/metrics`, { headers: a.viewer.auth }))).body.metrics.events_processed as number
+    const processed = async () => (await metrics(s.id)).metrics.events_processed as number
     const children: ChildProcess[] = []
     try {
       const first = worker()

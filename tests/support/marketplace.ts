@@ -1,5 +1,8 @@
 import crypto from 'node:crypto'
 import postgres from 'postgres'
+import { expect } from 'vitest'
+import { stopWorker } from '#app/jobs/jobs.server.ts'
+import { json, type TestApp, type TestUser } from './app.ts'
 
 /*
   Provider databases for marketplace tests: a scratch database on the machine's Postgres and one on MariaDB, each with
@@ -54,6 +57,58 @@ export async function providerPostgres(): Promise<ProviderDb> {
       await a.end()
     },
   }
+}
+
+/**
+ * A provider Postgres database (providerPostgres) registered as a data source by `user` through the API (201 checked);
+ * the database is dropped again if the registration fails.
+ */
+export async function providerPostgresSource(app: TestApp, user: TestUser, name = 'Provider Postgres') {
+  const pg = await providerPostgres()
+  const src = await json(
+    app.fetch('/api/v1/analytics/data-sources', {
+      method: 'POST',
+      headers: user.auth,
+      json: { name, type: 'postgres', connection_config: { host: '127.0.0.1', port: 5432, database: pg.database, username: pg.user, password: pg.password } },
+    }),
+  )
+  if (src.status !== 201) await pg.drop()
+  expect(src.status, JSON.stringify(src.body)).toBe(201)
+  return { pg, sourceId: src.body.data.source_id as string }
+}
+
+/**
+ * The environment marketplace tests run in: loopback sources and callback receivers allowed (HD_ALLOW_PRIVATE_TARGETS),
+ * and with `logJobs` the job lines printed (tests search them for secrets). `restore()` puts both back.
+ */
+export function marketplaceEnv(opts: { logJobs?: boolean } = {}) {
+  const saved = { allow: process.env.HD_ALLOW_PRIVATE_TARGETS, log: process.env.LOG_JOBS }
+  process.env.HD_ALLOW_PRIVATE_TARGETS = '127.0.0.1/32'
+  if (opts.logJobs) process.env.LOG_JOBS = 'true'
+  const put = (k: string, v: string | undefined) => (v === undefined ? delete process.env[k] : (process.env[k] = v))
+  return {
+    restore() {
+      put('HD_ALLOW_PRIVATE_TARGETS', saved.allow)
+      put('LOG_JOBS', saved.log)
+    },
+  }
+}
+
+/** A marketplace test file's afterAll, in order: output and environment back, the worker stopped, app, database and receiver closed. */
+export async function closeMarketplaceTest(r: {
+  output?: { restore(): void }
+  env?: { restore(): void }
+  worker?: boolean
+  app?: TestApp
+  pg?: ProviderDb
+  receiver?: { close(): Promise<void> }
+}) {
+  r.output?.restore()
+  r.env?.restore()
+  if (r.worker) await stopWorker({ timeoutMs: 2000 })
+  await r.app?.close()
+  await r.pg?.drop()
+  await r.receiver?.close()
 }
 
 export async function providerMysql(): Promise<ProviderDb> {

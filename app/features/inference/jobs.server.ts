@@ -159,8 +159,8 @@ export async function runBatch(db: Db, ctx: JobContext) {
       await tx.exec(`alter table gold.${physical} add primary key (_hd_file_id, _hd_row)`)
       await tx.query(`insert into public.dataset_tables (tenant_id, dataset_id, schema_name, table_name, display_name) values ($1, $2, 'gold', $3, $4)`, [p.tenant_id, p.dataset_id, physical, display])
       const { rows: f } = await tx.query<{ id: number }>(
-        `insert into public.dataset_files (tenant_id, dataset_id, file_name, storage_key, size_bytes, header, total_fields) values ($1, $2, $3, $4, $5, $6::text::jsonb, $7) returning id`,
-        [p.tenant_id, p.dataset_id, fileName, key, file.size, JSON.stringify(header), header.length],
+        `insert into public.dataset_files (tenant_id, dataset_id, file_name, storage_key, size_bytes, header, total_fields, total_records) values ($1, $2, $3, $4, $5, $6::text::jsonb, $7, $8) returning id`,
+        [p.tenant_id, p.dataset_id, fileName, key, file.size, JSON.stringify(header), header.length, sums.rows],
       )
       await tx.query(
         `update public.predictions set no_of_records = $2, accuracy = $3, metrics = $4::text::jsonb, gold_table = $5, file_id = $6, result_key = $7 where id = $1`,

@@ -2,7 +2,7 @@ import type { Db, Sql } from '#app/db/db.server.ts'
 import { getDb } from '#app/db/index.server.ts'
 import type { Caller } from '#app/features/auth/auth.server.ts'
 import { ApiError, badRequest, notFound } from '#app/http/errors.server.ts'
-import { enqueueJob, type JobContext } from '#app/jobs/jobs.server.ts'
+import { enqueueJob, type JobContext, type JobEnd } from '#app/jobs/jobs.server.ts'
 import { checkCallbackUrl } from './address.server.ts'
 import { executeAsset, executionTarget, paymentRequired, priced, subscription, usedThisPeriod, webhookSecret } from './execute.server.ts'
 import type { BatchInput, BatchResultsQuery, ExecuteInput } from './schemas.ts'
@@ -16,7 +16,9 @@ import { enqueueWebhook, webhookDeliveries } from './webhooks.server.ts'
   path as POST …/execute (executeAsset: target, subscription, free tier, meter row tagged with the batch id), so each
   record succeeds or fails on its own — a bad record, or one past the free tier, is that record's error, never the
   batch's. The state is the job's (public.jobs); the counts are the records'. On completion the callback_url gets the
-  signed `batch.completed` webhook with the subscriber's secret. Batches and records are the consumer tenant's rows
+  signed `batch.completed` webhook with the subscriber's secret; when the job fails for good (retries exhausted, or its
+  worker lost and the job expired) or is cancelled, `batch.failed` / `batch.cancelled` with that status (batchEnded,
+  told by the job system; notifyEndedBatches catches an end no process with this module saw). Batches and records are the consumer tenant's rows
   (RLS): another tenant, the provider included, reads none of them.
 */
 
@@ -73,8 +75,8 @@ export async function startBatch(caller: Caller, assetId: string, input: BatchIn
   await db.transaction(async (tx) => {
     const job = await enqueueJob(tx, BATCH_JOB, data, { tenantId: caller.tenantId, createdBy: caller.kind === 'user' ? caller.userId : null })
     await tx.query(
-      `insert into public.asset_batches (id, asset_id, provider_tenant_id, consumer_tenant_id, job_id, total_records, parameters, callback_url, created_by)
-       values ($1, $2, $3, $4, $5, $6, $7::text::jsonb, $8, $9)`,
+      `insert into public.asset_batches (id, asset_id, provider_tenant_id, consumer_tenant_id, job_id, total_records, parameters, callback_url, created_by, origin)
+       values ($1, $2, $3, $4, $5, $6, $7::text::jsonb, $8, $9, $10)`,
       [
         id,
         assetId,
@@ -85,6 +87,7 @@ export async function startBatch(caller: Caller, assetId: string, input: BatchIn
         JSON.stringify({ ...parameters, ...(parallel_processing === undefined ? {} : { parallel_processing }) }),
         callback,
         caller.kind === 'user' ? caller.userId : null,
+        origin,
       ],
     )
     await tx.query(
@@ -311,16 +314,54 @@ export async function runBatch(data: BatchJobData, ctx: Pick<JobContext, 'progre
   const b = await batchRow(db, data.batchId)
   const view = statusView(b, data.origin, new Date())
   // the records are done whatever happens to the callback: a refused or failing URL is the delivery's (or the log's) story
-  if (callbackUrl) await sendCallback(db, caller, assetId, data.batchId, callbackUrl, view).catch((e: unknown) => ctx.log(`callback not sent: ${(e as Error).message}`, 'warn'))
+  if (callbackUrl) await sendCallback(db, caller.tenantId, assetId, data.batchId, callbackUrl, 'batch.completed', view).catch((e: unknown) => ctx.log(`callback not sent: ${(e as Error).message}`, 'warn'))
   return { batch_id: data.batchId, successful_records: b.succeeded, failed_records: b.failed }
 }
 
-async function sendCallback(db: Db, caller: Caller, assetId: string, batchId: string, url: string, payload: unknown) {
-  const { rows } = await db.query<{ webhook_secret: string }>(
+async function sendCallback(sql: Sql, tenantId: string, assetId: string, batchId: string, url: string, event: string, payload: unknown) {
+  const { rows } = await sql.query<{ webhook_secret: string }>(
     `select webhook_secret from public.asset_subscriptions where asset_id = $1 and consumer_tenant_id = $2`,
-    [assetId, caller.tenantId],
+    [assetId, tenantId],
   )
   // The subscription went away (the asset was deleted with it): nobody's secret to sign with.
   if (!rows[0]) return
-  await enqueueWebhook(db, { tenantId: caller.tenantId, url, secret: webhookSecret(rows[0], assetId, caller.tenantId), event: 'batch.completed', payload, subject: batchId })
+  await enqueueWebhook(sql, { tenantId, url, secret: webhookSecret(rows[0], assetId, tenantId), event, payload, subject: batchId })
+}
+
+/**
+ * The `marketplace.batch` job ended failed for good or cancelled (onJobEnded in jobs.server.ts): the batch's callback
+ * gets `batch.failed` / `batch.cancelled` with the status GET …/status answers — the records done stay done and are
+ * counted. Once per batch: the first path to claim end_notified_at sends it. `sql` runs as the server.
+ */
+export async function batchEnded(sql: Sql, end: Pick<JobEnd, 'jobId'>) {
+  const { rows } = await sql.query<{ id: string; origin: string | null }>(
+    `update public.asset_batches b set end_notified_at = now() from public.jobs j
+      where b.job_id = $1 and j.id = b.job_id and j.status in ('failed', 'cancelled') and b.callback_url is not null and b.end_notified_at is null
+      returning b.id, b.origin`,
+    [end.jobId],
+  )
+  if (!rows[0]) return false
+  const b = await batchRow(sql, rows[0].id)
+  const view = statusView(b, rows[0].origin ?? '')
+  await sendCallback(sql, b.consumer_tenant_id, b.asset_id, b.id, b.callback_url!, `batch.${view.status}`, view)
+  return true
+}
+
+/**
+ * The minute sweep: batches whose job ended failed or cancelled where no process told it — a queued batch cancelled by
+ * a web process that runs no worker, a running one cancelled while its worker was gone. Waits GRACE_SECONDS after the
+ * end so a worker still stopping the handler tells it (with the final counts) first; looks back one day.
+ */
+const GRACE_SECONDS = 30
+export async function notifyEndedBatches(db: Db) {
+  const { rows } = await db.query<{ job_id: string }>(
+    `select b.job_id from public.asset_batches b join public.jobs j on j.id = b.job_id
+      where b.callback_url is not null and b.end_notified_at is null and j.status in ('failed', 'cancelled')
+        and j.finished_at between now() - interval '1 day' and now() - make_interval(secs => $1)
+      limit 100`,
+    [GRACE_SECONDS],
+  )
+  let told = 0
+  for (const r of rows) if (await db.transaction((tx) => batchEnded(tx, { jobId: r.job_id }))) told++
+  return { told }
 }

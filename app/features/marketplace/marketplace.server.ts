@@ -18,7 +18,7 @@ export { createAsset, deleteAsset, getAsset, listAssets, patchAsset } from './as
 export { connectSource, listSources, testDataSource } from './sources.server.ts'
 export { assetBatchIds, consumerBreakdown, recentExecutions, usageSeries } from './usage.server.ts'
 export { cancelDeployment, deployVersion, getDeployment } from './deploy.server.ts'
-export { assetTrainingLogs, getAssetTraining, trainAsset } from './trainings.server.ts'
+export { assetTrainingLogs, assetTrainings, getAssetTraining, trainAsset } from './trainings.server.ts'
 export { getBatchResults, getBatchStatus, publicOrigin, startBatch } from './batch.server.ts'
 export { enqueueWebhook, SIGNATURE_HEADER, verifyWebhookSignature, webhookDeliveries } from './webhooks.server.ts'
 

@@ -219,6 +219,18 @@ export async function getAssetTraining(sql: Sql, id: string) {
   }
 }
 
+/** An asset's latest trainings for its page, newest first: each as GET /training-jobs/{id} answers, with the version it made. */
+export async function assetTrainings(sql: Sql, assetId: string, limit = 10) {
+  const { rows } = await sql.query<{ id: string; version: string | null }>(
+    `select t.id, v.version from public.asset_trainings t left join public.asset_versions v on v.id = t.result_version_id
+      where t.asset_id = $1 order by t.created_at desc, t.id desc limit $2`,
+    [assetId, limit],
+  )
+  const out = []
+  for (const r of rows) out.push({ ...(await getAssetTraining(sql, r.id)).data, version: r.version })
+  return out
+}
+
 /** GET /training-jobs/{job_id}/logs: the lines of the ml training, this job and its deployment, in time order. */
 export async function assetTrainingLogs(sql: Sql, id: string) {
   const t = await loadAssetTraining(sql, id)

@@ -84,7 +84,11 @@ export function ForecastChart({ history, forecast, confidence }: { history: Char
 }
 
 /** The series picker, horizon and interval fields of a GET form that redraws a forecast chart (/forecasts, the model page). */
-export function ForecastFields({ chart }: { chart: { series_ids: string[]; unique_id: string; frequency: string; max_steps: number; steps: number; confidence: number } }) {
+export function ForecastFields({
+  chart,
+}: {
+  chart: { series_ids: string[]; unique_id: string; frequency: string; max_steps: number; steps: number; confidence: number; regressors?: { name: string; value: number; last: number }[] }
+}) {
   return (
     <>
       <label className="flex flex-col text-sm">
@@ -111,6 +115,19 @@ export function ForecastFields({ chart }: { chart: { series_ids: string[]; uniqu
           ))}
         </select>
       </label>
+      {chart.regressors?.length ? (
+        <fieldset className="flex flex-wrap items-end gap-3 rounded border border-amber-200 bg-amber-50 px-2 py-1" data-testid="forecast-regressors">
+          <legend className="px-1 text-xs text-amber-800">This series' model uses regressors: their future value over the horizon (default the last known)</legend>
+          {chart.regressors.map((r) => (
+            <label key={r.name} className="flex flex-col text-sm">
+              <span className="text-slate-600">
+                {r.name} (last {r.last})
+              </span>
+              <input name={`reg.${r.name}`} type="number" step="any" defaultValue={r.value} aria-label={`Future ${r.name}`} className="w-28 rounded border border-slate-300 px-2 py-1" />
+            </label>
+          ))}
+        </fieldset>
+      ) : null}
     </>
   )
 }

@@ -16,7 +16,7 @@ export { deleteImportance, generateImportance, viewImportance } from './importan
 export { acceptShapResult, acceptTrainResult, serveTrainerInput, serveTrainerScript } from './external.server.ts'
 export { loadModelVersion, readArtefact } from './registry.server.ts'
 export { reconcileTrainings } from './jobs.server.ts'
-export { forecastChart, forecastTrainings, generateForecast } from './forecast/forecast.server.ts'
+export { forecastChart, forecastChartOptions, forecastTrainings, generateForecast } from './forecast/forecast.server.ts'
 
 /** GET /api/v1/train/refresh: lost workers' trainings retried or failed, rows reconciled with the queue, then the list. */
 export async function refreshTrainings(db: Db, sql: Sql, caller: Caller, page: { skip: number; limit: number }) {

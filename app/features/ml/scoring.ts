@@ -1,6 +1,7 @@
 import { linearMargins, linearShap, type LinearModel } from './linear.ts'
 import { transformRecord, transformRows, type PreprocessSpec } from './preprocess.ts'
 import { marginsToOutputs, parseJsonModel, parseLegacyModel, scoreMargins, type TreeEnsemble, type TreeObjective } from './tree-model.ts'
+import { fastShapTables, fastTreeShap, type FastShapTables } from './fast-tree-shap.ts'
 import { treeShap, type ShapValues } from './tree-shap.ts'
 
 /*
@@ -52,9 +53,16 @@ export function predict(m: LoadedModel, x: Float32Array, rows: number): Float64A
   return marginsToOutputs(m.objective, margins(m, x, rows), m.groups)
 }
 
+// Per-leaf TreeSHAP tables, made on a model's first explanation and kept as long as the loaded model is (null: too
+// large for tables, the recursive algorithm runs instead).
+const shapTables = new WeakMap<TreeEnsemble, FastShapTables | null>()
+
 /** SHAP values of the margin (rows × groups × (features + 1), bias last). */
 export function shapValues(m: LoadedModel, x: Float32Array, rows: number): ShapValues {
-  return m.kind === 'trees' ? treeShap(m.trees, x, rows, m.features) : linearShap(m.linear, x, rows, m.features)
+  if (m.kind !== 'trees') return linearShap(m.linear, x, rows, m.features)
+  let tables = shapTables.get(m.trees)
+  if (tables === undefined) shapTables.set(m.trees, (tables = fastShapTables(m.trees)))
+  return tables ? fastTreeShap(tables, x, rows, m.features) : treeShap(m.trees, x, rows, m.features)
 }
 
 export interface RecordPrediction {

@@ -3,7 +3,7 @@ import type { Sql } from '#app/db/db.server.ts'
 import type { Caller } from '../caller.server.ts'
 import { getAuthProvider } from '../provider.server.ts'
 import type { createUserInput } from '../schemas.ts'
-import { badRequest, forbidden, notFound } from '#app/http/errors.server.ts'
+import { badRequest, conflict, forbidden, notFound } from '#app/http/errors.server.ts'
 import { provisionUser } from './provision.server.ts'
 
 const SELECT_USER = `
@@ -47,8 +47,12 @@ export async function getUser(sql: Sql, id: string) {
   return rows[0]
 }
 
-export async function setUserActive(sql: Sql, id: string, active: boolean) {
+/** Deactivating is refused for the caller's own account: an admin who did so would lock themselves (maybe everyone) out. */
+export async function setUserActive(sql: Sql, caller: Caller, id: string, active: boolean) {
   const user = await getUser(sql, id)
+  if (!active && user.user_id === caller.userId) {
+    throw conflict('is_active: you cannot deactivate your own account', { field: 'is_active', fields: [{ field: 'is_active', message: 'cannot deactivate your own account' }] })
+  }
   const { rowCount } = await sql.query(`update public.profiles set is_active = $2 where id = $1`, [user.id, active])
   if (!rowCount) throw forbidden('Changing users needs the users.write permission')
   return { ...user, is_active: active }

@@ -1,6 +1,6 @@
 import path from 'node:path'
 import { createRequire } from 'node:module'
-import type { Forecast } from './models.ts'
+import type { Forecast, RegressorEffect } from './models.ts'
 
 /*
   ARIMA / SARIMA through the `arima` package (ctsa compiled to WebAssembly; AutoARIMA searches the orders).
@@ -11,6 +11,13 @@ import type { Forecast } from './models.ts'
   - The WASM prints "non-stationary AR part" to stdout whatever `verbose` says: the module is loaded here with its
     print hooks silenced.
   - The fitted model cannot be exported: a forecast from new history refits with the same options.
+  - SARIMAX (decision 064): `train(y, exog)` / `predict(steps, exogNew)` with `transpose: true` take rows (one array of
+    the k regressors per period). The model is a regression with ARIMA errors (as R's Arima and statsmodels' SARIMAX):
+    the forecast is linear in the future regressors with the same coefficient at every step (checked: predictions at
+    x and x + 1 differ by β to 1e-13 at all steps; β and the airline-with-x forecast agree with statsmodels to 1e-3).
+    So one fit gives the forecast at reference values (the last known ones) plus β per regressor, and any future
+    values are applied without refitting. The package forward-fills NaN in its inputs silently: regressors reach it
+    already filled (calendar.ts alignRegressor).
 */
 
 interface ArimaOptions {
@@ -23,10 +30,11 @@ interface ArimaOptions {
   Q?: number
   s?: number
   verbose?: boolean
+  transpose?: boolean
 }
 interface ArimaInstance {
-  train(ts: number[]): ArimaInstance
-  predict(steps: number): [number[], number[]]
+  train(ts: number[], exog?: number[][]): ArimaInstance
+  predict(steps: number, exog?: number[][]): [number[], number[]]
   destroy(): void
 }
 type ArimaClass = new (o: ArimaOptions) => ArimaInstance
@@ -52,6 +60,8 @@ export interface ArimaFit {
   /** how many of the last values it was fitted on */
   window: number
   fallback: string | null
+  /** how many regressors it was fitted with (ARIMAX; 0 or absent: univariate) */
+  regressors?: number
 }
 
 /** At most this many recent values go to the search (AutoARIMA's cost grows quickly with the length). */
@@ -134,4 +144,59 @@ export function fitAirline(y: number[], m: number, steps: number): { fit: ArimaF
 /** A forecast of a fitted ARIMA's options on (possibly new) history. */
 export function forecastArima(fit: ArimaFit, y: number[], steps: number): Forecast | null {
   return run(fit.options, y.slice(-fit.window), steps)
+}
+
+// ---------------------------------------------------------------- ARIMAX (regression with ARIMA errors)
+
+/** One SARIMAX fit: the forecast at the reference regressor values (the last known) and β per regressor. */
+function runX(options: ArimaOptions, y: number[], exog: number[][], steps: number): { forecast: Forecast; effect: RegressorEffect } | null {
+  const ARIMA = arimaClass()
+  let model: ArimaInstance | null = null
+  const k = exog.length
+  const rows = y.map((_, t) => exog.map((c) => c[t]))
+  const ref = exog.map((c) => c[c.length - 1])
+  const len = Math.max(steps, 2)
+  try {
+    model = new ARIMA({ ...options, verbose: false, transpose: true }).train(y, rows)
+    const at = (x: number[]) => model!.predict(len, Array.from({ length: len }, () => x))
+    const base = at(ref)
+    const f: [number[], number[]] = [base[0].slice(0, steps), base[1].slice(0, steps)]
+    if (!plausible(y, f, steps)) return null
+    const beta: number[] = []
+    for (let j = 0; j < k; j++) {
+      const bumped = at(ref.map((v, i) => (i === j ? v + 1 : v)))[0]
+      const b = bumped[0] - base[0][0]
+      if (!Number.isFinite(b)) return null
+      beta.push(b)
+    }
+    return { forecast: { mean: f[0], sd: f[1].map((v) => Math.sqrt(v)) }, effect: { ref, beta } }
+  } catch {
+    return null
+  } finally {
+    model?.destroy()
+  }
+}
+
+/** AutoARIMA with the regressors as exogenous variables (fixed orders as the fallbacks, as fitArima). */
+export function fitArimax(y: number[], exog: number[][], m: number, steps: number): { fit: ArimaFit; forecast: Forecast; effect: RegressorEffect } | null {
+  if (!exog.length) return null
+  const window = Math.min(y.length, arimaWindow(m))
+  const recent = y.slice(-window)
+  const x = exog.map((c) => c.slice(-window))
+  if (recent.length < 20 + exog.length) return null
+  let first: string | null = null
+  const with_ = ` + ${exog.length} regressor${exog.length > 1 ? 's' : ''}`
+  const list = candidates(m, recent.length)
+  if (m > 1 && recent.length >= 2 * m + 10) list.splice(1, 0, { options: { p: 0, d: 1, q: 1, P: 0, D: 1, Q: 1, s: m }, label: `SARIMA(0,1,1)(0,1,1)[${m}]` })
+  for (const c of list) {
+    const r = runX(c.options, recent, x, steps)
+    if (r) return { fit: { kind: 'arima', options: c.options, label: `${c.label}${with_}`, window, fallback: first ? `${first}${with_} gave an implausible result; used ${c.label}${with_}` : null, regressors: exog.length }, ...r }
+    first ??= c.label
+  }
+  return null
+}
+
+/** A fitted ARIMAX's options on (possibly new) history and regressors. */
+export function forecastArimax(fit: ArimaFit, y: number[], exog: number[][], steps: number) {
+  return runX(fit.options, y.slice(-fit.window), exog.map((c) => c.slice(-fit.window)), steps)
 }

@@ -152,3 +152,21 @@ export function regularize(points: { t: number; y: number }[], f: Frequency): Re
   }
   return { start, values, rows, duplicates, filled: filledAt.length, filled_at: filledAt }
 }
+
+/**
+ * A regressor's values on the target's periods (start … start + n − 1): rows of a period averaged, periods without a
+ * value filled by linear interpolation inside the regressor's known span and by the nearest known value outside it;
+ * `filled` counts the periods filled. Null when the regressor has no value at all.
+ */
+export function alignRegressor(points: { t: number; y: number }[], f: Frequency, start: number, n: number): { values: number[]; filled: number } | null {
+  const r = regularize(points, f)
+  if (!r.values.length) return null
+  const gaps = new Set(r.filled_at)
+  let filled = 0
+  const values = Array.from({ length: n }, (_, i) => {
+    const j = start + i - r.start
+    if (j < 0 || j >= r.values.length || gaps.has(j)) filled++
+    return r.values[Math.max(0, Math.min(r.values.length - 1, j))]
+  })
+  return { values, filled }
+}

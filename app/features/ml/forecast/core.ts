@@ -1,17 +1,33 @@
-import { fitAirline, fitArima, forecastArima, type ArimaFit } from './arima.ts'
+import { fitAirline, fitArima, fitArimax, forecastArima, forecastArimax, type ArimaFit } from './arima.ts'
 import { SEASON_LENGTH, type Frequency } from './calendar.ts'
-import { etsName, fitAutoEts, fitSeasonalNaive, forecastEts, forecastSeasonalNaive, normalQuantile, refilterEts, type EtsFit, type Forecast, type SeasonalNaiveFit } from './models.ts'
+import { applyRegressors, etsName, fitAutoEts, fitSeasonalNaive, forecastEts, forecastSeasonalNaive, normalQuantile, refilterEts, type EtsFit, type Forecast, type RegressorEffect, type SeasonalNaiveFit } from './models.ts'
+import { fitRegression, forecastRegression, type RegressionFit } from './regression.ts'
 
 /*
   A forecasting training, start to finish and pure (no database): for each series, a rolling-origin backtest of every
   candidate (seasonal naive, ETS by AICc, AutoARIMA, the airline SARIMA(0,1,1)(0,1,1)[m]) over the last `origins` windows of `horizon` periods, MASE and
   sMAPE per candidate; the best by mean MASE is refitted on the whole series (per series, or one family for all:
   `selection: 'global'`), and its forecast (mean and standard deviation per step) is kept up to the maximum horizon.
+  With numeric regressors (decision 064) two more candidates enter the same backtest: ARIMAX (AutoARIMA with the
+  regressors as exogenous variables: regression with ARIMA errors) and a linear regression on the regressors with ETS
+  on its residuals. Each origin forecasts with the regressors' actual values in the held-out window, as a caller
+  would supply the future ones. Their stored forecast is at the last known regressor values plus β per regressor
+  (RegressorEffect); /inference/forecast applies the caller's future values.
 */
 
-export const CANDIDATES = ['seasonal_naive', 'ets', 'arima', 'airline'] as const
+export const CANDIDATES = ['seasonal_naive', 'ets', 'arima', 'airline', 'arimax', 'regression'] as const
 export type CandidateName = (typeof CANDIDATES)[number]
-export const CANDIDATE_LABEL: Record<CandidateName, string> = { seasonal_naive: 'SeasonalNaive', ets: 'ETS', arima: 'AutoARIMA', airline: 'Airline SARIMA' }
+export const CANDIDATE_LABEL: Record<CandidateName, string> = {
+  seasonal_naive: 'SeasonalNaive',
+  ets: 'ETS',
+  arima: 'AutoARIMA',
+  airline: 'Airline SARIMA',
+  arimax: 'ARIMAX',
+  regression: 'Regression + ETS',
+}
+/** The candidates that use the regressors (and need their future values to forecast). */
+export const REGRESSION_CANDIDATES: readonly CandidateName[] = ['arimax', 'regression']
+export const UNIVARIATE_CANDIDATES: CandidateName[] = ['seasonal_naive', 'ets', 'arima', 'airline']
 
 export const DEFAULT_HORIZON: Record<Frequency, number> = { Hour: 24, Day: 14, Week: 13, Month: 12, Quarter: 4, Year: 3 }
 /** The most steps /inference/forecast answers for a frequency (two weeks of hours … twenty years). */
@@ -19,7 +35,7 @@ export const MAX_STEPS: Record<Frequency, number> = { Hour: 336, Day: 366, Week:
 /** A series needs this many periods (after filling) to be trained. */
 export const MIN_PERIODS = 8
 
-export type SeriesFit = SeasonalNaiveFit | EtsFit | ArimaFit
+export type SeriesFit = SeasonalNaiveFit | EtsFit | ArimaFit | RegressionFit
 
 export interface ForecastSpec {
   frequency: Frequency
@@ -28,6 +44,8 @@ export interface ForecastSpec {
   origins: number
   candidates: CandidateName[]
   selection: 'per_series' | 'global'
+  /** the regressor columns, in the order of SeriesData.exog (absent or empty: none) */
+  regressors?: string[]
 }
 
 export function defaultSpec(frequency: Frequency, over: Partial<ForecastSpec> = {}): ForecastSpec {
@@ -36,8 +54,9 @@ export function defaultSpec(frequency: Frequency, over: Partial<ForecastSpec> = 
     season_length: over.season_length ?? SEASON_LENGTH[frequency],
     horizon: over.horizon ?? DEFAULT_HORIZON[frequency],
     origins: over.origins ?? 3,
-    candidates: over.candidates ?? [...CANDIDATES],
+    candidates: over.candidates ?? (over.regressors?.length ? [...CANDIDATES] : [...UNIVARIATE_CANDIDATES]),
     selection: over.selection ?? 'per_series',
+    regressors: over.regressors ?? [],
   }
 }
 
@@ -48,6 +67,10 @@ export interface SeriesData {
   rows: number
   duplicates: number
   filled: number
+  /** the regressors' values per period, aligned with `values` (exog[k][t]: regressor k at period start + t) */
+  exog?: number[][]
+  /** periods of each regressor filled in (missing in the data) */
+  exog_filled?: number[]
 }
 
 export interface CandidateScore {
@@ -74,6 +97,10 @@ export interface SeriesModel {
   forecast: Forecast
   leaderboard: CandidateScore[]
   backtest: { horizon: number; origins: number }
+  /** periods of each regressor filled in (as SeriesData) */
+  exog_filled?: number[]
+  /** the chosen model's regressor effect (null: univariate, forecasts need no regressor values) */
+  effect?: RegressorEffect | null
 }
 
 export interface ForecastArtefact {
@@ -90,8 +117,20 @@ export function label(fit: SeriesFit) {
   return fit.label
 }
 
-/** Fits a candidate on y and forecasts `steps` ahead; null when it cannot (too short, numerical failure). */
-export function fitCandidate(name: CandidateName, y: number[], m: number, steps: number): { fit: SeriesFit; forecast: Forecast } | null {
+export interface Fitted {
+  fit: SeriesFit
+  forecast: Forecast
+  /** regression candidates: how the forecast moves with the future regressor values */
+  effect?: RegressorEffect
+}
+
+/**
+ * Fits a candidate on y (and the regressors' history `exog`, for the regression candidates) and forecasts `steps`
+ * ahead; null when it cannot (too short, no regressors, numerical failure).
+ */
+export function fitCandidate(name: CandidateName, y: number[], m: number, steps: number, exog: number[][] = []): Fitted | null {
+  if (name === 'arimax') return exog.length ? fitArimax(y, exog, m, steps) : null
+  if (name === 'regression') return exog.length ? fitRegression(y, exog, m, steps) : null
   if (name === 'seasonal_naive') {
     const fit = fitSeasonalNaive(y, m)
     return { fit, forecast: forecastSeasonalNaive(fit, steps) }
@@ -105,11 +144,30 @@ export function fitCandidate(name: CandidateName, y: number[], m: number, steps:
   return fitArima(y, m, steps)
 }
 
-/** Forecast of a stored fit from a history (the training's own, or more recent rows: same parameters, new state). */
-export function forecastFrom(fit: SeriesFit, y: number[], steps: number): Forecast | null {
+/** Whether a fit uses the regressors (its forecasts need their future values). */
+export const usesRegressors = (fit: SeriesFit) => fit.kind === 'regression' || (fit.kind === 'arima' && (fit.regressors ?? 0) > 0)
+
+/**
+ * Forecast of a stored fit from a history (the training's own, or more recent rows: same parameters, new state); for
+ * a fit that uses regressors, `exog` is their history aligned with y and the result carries the effect to apply.
+ */
+export function forecastFrom(fit: SeriesFit, y: number[], steps: number, exog: number[][] = []): { mean: number[]; sd: number[]; effect?: RegressorEffect } | null {
   if (fit.kind === 'seasonal_naive') return forecastSeasonalNaive({ ...fitSeasonalNaive(y, fit.m), sigma: fit.sigma }, steps)
   if (fit.kind === 'ets') return forecastEts(refilterEts(fit, y), steps)
+  if (fit.kind === 'regression') {
+    const r = forecastRegression(fit, y, exog, steps)
+    return { ...r.forecast, effect: r.effect }
+  }
+  if (usesRegressors(fit)) {
+    const r = forecastArimax(fit, y, exog, steps)
+    return r && { ...r.forecast, effect: r.effect }
+  }
   return forecastArima(fit, y, steps)
+}
+
+/** A fitted candidate's forecast for given future regressor values (`future[k]`: steps values of regressor k). */
+export function forecastWith(f: Fitted | { forecast: Forecast; effect?: RegressorEffect | null }, future: number[][], steps: number): Forecast {
+  return f.effect ? applyRegressors(f.forecast, f.effect, future, steps) : { mean: f.forecast.mean.slice(0, steps), sd: f.forecast.sd.slice(0, steps) }
 }
 
 /** Mean absolute error of the seasonal naive forecast in-sample: MASE's scale. */
@@ -147,7 +205,7 @@ export function backtestPlan(n: number, horizon: number, origins: number) {
 }
 
 /** Rolling-origin backtest of each candidate on one series. */
-export function backtest(y: number[], spec: ForecastSpec): { scores: CandidateScore[]; horizon: number; origins: number } {
+export function backtest(y: number[], spec: ForecastSpec, exog: number[][] = []): { scores: CandidateScore[]; horizon: number; origins: number } {
   const plan = backtestPlan(y.length, spec.horizon, spec.origins)
   const scores = spec.candidates.map((name) => {
     const mases: number[] = []
@@ -159,7 +217,13 @@ export function backtest(y: number[], spec: ForecastSpec): { scores: CandidateSc
       const test = y.slice(cut, cut + plan.horizon)
       let r: ReturnType<typeof fitCandidate> = null
       try {
-        r = fitCandidate(name, train, spec.season_length, test.length)
+        r = fitCandidate(
+          name,
+          train,
+          spec.season_length,
+          test.length,
+          exog.map((c) => c.slice(0, cut)),
+        )
       } catch (e) {
         error = (e as Error).message
       }
@@ -167,15 +231,25 @@ export function backtest(y: number[], spec: ForecastSpec): { scores: CandidateSc
         error ??=
           name === 'arima'
             ? `fewer than 20 values before an origin, or no plausible fit`
-            : name === 'airline'
+            : REGRESSION_CANDIDATES.includes(name)
+              ? exog.length
+                ? 'too few values before an origin for the regressors, or no plausible fit'
+                : 'needs regressors (Feature columns)'
+              : name === 'airline'
               ? spec.season_length > 1
                 ? `fewer than ${2 * spec.season_length + 10} values before an origin, or no plausible fit`
                 : 'needs a seasonal frequency (season length > 1)'
               : 'could not be fitted'
         continue
       }
-      mases.push(mase(test, r.forecast.mean, maseScale(train, spec.season_length)))
-      smapes.push(smape(test, r.forecast.mean))
+      // the regressors' actual values in the held-out window, as a caller supplies the future ones
+      const f = forecastWith(
+        r,
+        exog.map((c) => c.slice(cut, cut + plan.horizon)),
+        test.length,
+      )
+      mases.push(mase(test, f.mean, maseScale(train, spec.season_length)))
+      smapes.push(smape(test, f.mean))
     }
     const mean = (a: number[]) => (a.length ? a.reduce((s, v) => s + v, 0) / a.length : null)
     return { model: name, label: CANDIDATE_LABEL[name], mase: mean(mases), smape: mean(smapes), origins: mases.length, error: mases.length === plan.origins ? null : error } satisfies CandidateScore
@@ -198,7 +272,7 @@ export function trainForecast(series: SeriesData[], spec: ForecastSpec, progress
   const maxSteps = MAX_STEPS[spec.frequency]
   const tests = series.map((s, i) => {
     progress(10 + (70 * i) / series.length, `backtesting series ${i + 1} of ${series.length} (${s.unique_id}: ${s.values.length} periods)`)
-    return backtest(s.values, spec)
+    return backtest(s.values, spec, s.exog ?? [])
   })
   let globalChoice: CandidateName | null = null
   if (spec.selection === 'global') {
@@ -214,19 +288,21 @@ export function trainForecast(series: SeriesData[], spec: ForecastSpec, progress
     progress(80 + (18 * i) / series.length, `fitting the chosen model on series ${i + 1} of ${series.length}`)
     const t = tests[i]
     let chosen = globalChoice ?? pick(t.scores, t.origins)
-    let r = fitCandidate(chosen, s.values, spec.season_length, maxSteps)
+    let r = fitCandidate(chosen, s.values, spec.season_length, maxSteps, s.exog ?? [])
     if (!r) {
       chosen = 'seasonal_naive'
       r = fitCandidate(chosen, s.values, spec.season_length, maxSteps)!
     }
+    const { exog: _exog, ...data } = s
     return {
-      ...s,
+      ...data,
       chosen,
       label: label(r.fit),
       fit: r.fit,
       forecast: { mean: r.forecast.mean.map(round), sd: r.forecast.sd.map(round) },
       leaderboard: t.scores,
       backtest: { horizon: t.horizon, origins: t.origins },
+      effect: r.effect ? { ref: r.effect.ref.map(round), beta: r.effect.beta.map(round) } : null,
     } satisfies SeriesModel
   })
   return { kind: 'forecast', version: 1, spec, max_steps: maxSteps, series: models }

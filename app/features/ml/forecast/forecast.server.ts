@@ -8,8 +8,8 @@ import { readArtefact, type ModelVersionRow } from '../registry.server.ts'
 import type { TrainInput } from '../schemas.ts'
 import type { ResolvedColumn, TrainingListRow } from '../training.server.ts'
 import { asServerIn, loadTraining, statusFields } from '../training.server.ts'
-import { inferFrequency, parseFrequency, periodLabel, periodOf, regularize, toMillis, type Frequency } from './calendar.ts'
-import { CANDIDATE_LABEL, DEFAULT_HORIZON, intervals, leaderboard, MAX_STEPS, MIN_PERIODS, type ForecastArtefact, type ForecastSpec } from './core.ts'
+import { alignRegressor, inferFrequency, parseFrequency, periodLabel, periodOf, regularize, toMillis, type Frequency } from './calendar.ts'
+import { CANDIDATE_LABEL, DEFAULT_HORIZON, forecastWith, intervals, leaderboard, MAX_STEPS, MIN_PERIODS, REGRESSION_CANDIDATES, UNIVARIATE_CANDIDATES, usesRegressors, type ForecastArtefact, type ForecastSpec, type SeriesModel } from './core.ts'
 import type { ForecastInput } from './schemas.ts'
 
 /*
@@ -99,6 +99,10 @@ export async function resolveForecastTraining(sql: Sql, d: DatasetInfo, input: T
         frequency = inferFrequency(rows.map((r) => toMillis(r.t)))
         if (!frequency) throw unprocessable('frequency', `could not infer it from '${time.column_name}' (fewer than 3 distinct timestamps); send frequency: Hour, Day, Week, Month, Quarter or Year`)
       }
+      for (const r of regressors) {
+        const { rows } = await sql.query<{ n: number }>(`select count(*)::int as n from (select 1 from ${table} where ${quote(r.column_name)} is not null limit 1) s`)
+        if (!rows[0].n) throw unprocessable(field(r.column_name), `the regressor '${r.column_name}' has no value in the dataset`)
+      }
       if (series) {
         const { rows } = await sql.query<{ n: number }>(`select count(*)::int as n from (select distinct ${quote(series.column_name)} from ${table} limit ${MAX_SERIES + 1}) s`)
         if (rows[0].n > MAX_SERIES) throw unprocessable(field(series.column_name), `more than ${MAX_SERIES} series in '${series.column_name}'; train on fewer series per model`)
@@ -108,7 +112,16 @@ export async function resolveForecastTraining(sql: Sql, d: DatasetInfo, input: T
   const f = frequency!
   const horizon = input.forecast.horizon ?? DEFAULT_HORIZON[f]
   if (horizon > MAX_STEPS[f]) throw badRequest('forecast.horizon', `at most ${MAX_STEPS[f]} for ${f} data`)
-  const candidates: ForecastSpec['candidates'] = input.algorithm === 'auto' ? ['seasonal_naive', 'ets', 'arima', 'airline'] : input.algorithm === 'seasonal_naive' ? ['seasonal_naive'] : ['seasonal_naive', input.algorithm as 'ets' | 'arima']
+  // With regressors the regression variants join the backtest: ARIMAX beside ARIMA, regression + ETS beside ETS.
+  const withX = regressors.length > 0
+  const candidates: ForecastSpec['candidates'] =
+    input.algorithm === 'auto'
+      ? [...UNIVARIATE_CANDIDATES, ...(withX ? REGRESSION_CANDIDATES : [])]
+      : input.algorithm === 'seasonal_naive'
+        ? ['seasonal_naive']
+        : input.algorithm === 'ets'
+          ? ['seasonal_naive', 'ets', ...(withX ? (['regression'] as const) : [])]
+          : ['seasonal_naive', 'arima', ...(withX ? (['arimax'] as const) : [])]
   return {
     columns,
     settings: {
@@ -187,7 +200,7 @@ export async function forecastModelSummary(sql: Sql, t: TrainingListRow) {
       target: settings?.target ?? null,
       unique_id: settings?.unique_id ?? null,
       regressors: settings?.regressors ?? [],
-      regressors_note: settings?.regressors?.length ? 'regressors are recorded but not used by these models (univariate); forecasts do not need their future values' : null,
+      regressors_detail: regressorSummary(a, settings?.regressors ?? [], m),
       missing_periods: {
         filled,
         method: 'linear interpolation between the neighbouring periods; rows of the same period are averaged',
@@ -207,7 +220,29 @@ export async function forecastModelSummary(sql: Sql, t: TrainingListRow) {
       filled: s.filled,
       backtest: s.backtest,
       leaderboard: s.leaderboard,
+      uses_regressors: Boolean(s.effect),
+      ...(s.effect ? { regressor_coefficients: Object.fromEntries((a.spec.regressors ?? []).map((c, k) => [c, s.effect!.beta[k]])), regressor_last_values: Object.fromEntries((a.spec.regressors ?? []).map((c, k) => [c, s.effect!.ref[k]])) } : {}),
+      ...(s.exog_filled ? { regressor_filled: Object.fromEntries((a.spec.regressors ?? []).map((c, k) => [c, s.exog_filled![k]])) } : {}),
     })),
+  }
+}
+
+/** The model summary's account of the regressors: how gaps were handled, which series use them, what a forecast needs. */
+function regressorSummary(a: ForecastArtefact, names: string[], metrics: Record<string, unknown>) {
+  if (!names.length) return null
+  const using = a.series.filter((s) => s.effect)
+  return {
+    columns: names,
+    candidates: a.spec.candidates.filter((c) => REGRESSION_CANDIDATES.includes(c)).map((c) => CANDIDATE_LABEL[c]),
+    series_using: using.length,
+    missing_values: {
+      filled: (metrics.regressor_filled_periods as Record<string, number> | undefined) ?? Object.fromEntries(names.map((c, k) => [c, a.series.reduce((s, x) => s + (x.exog_filled?.[k] ?? 0), 0)])),
+      method: "rows of a period averaged; a period without a value filled by linear interpolation between the regressor's neighbouring periods, and by its nearest known value before its first or after its last; a regressor with no value at all is refused (422 at POST /train/, or the training fails naming the column and series)",
+    },
+    backtest: "each origin forecasts with the regressors' actual values in the held-out window (as a caller supplies the future ones)",
+    forecast_needs: using.length
+      ? `POST /inference/forecast for ${using.length === a.series.length ? 'every series' : `${using.length} of ${a.series.length} series (${using.slice(0, 10).map((s) => s.unique_id || 'the series').join(', ')})`} needs \`regressors\`: { ${names.map((c) => `"${c}": [one number per step]`).join(', ')} }`
+      : 'no series chose a regression candidate: forecasts need no regressor values (they are accepted and checked, not used)',
   }
 }
 
@@ -235,26 +270,34 @@ export async function generateForecast(sql: Sql, input: ForecastInput) {
   } else if (a.series.length > 1) {
     throw badRequest('unique_id', `training ${t.id} has ${ids.length} series; name one (${ids.slice(0, 10).join(', ')}${ids.length > 10 ? ', …' : ''})`)
   }
+  const { future, names, needs } = futureRegressors(t.id, a, series, input)
   let start = series.start
   let values = series.values
   let mean = series.forecast.mean
   let sd = series.forecast.sd
+  let effect = series.effect ?? null
   let source: Record<string, unknown> = { history: 'training', dataset_id: (v.data_ref as { dataset_id?: number }).dataset_id ?? null }
   if (input.dataset_id !== undefined) {
-    const recent = await recentHistory(sql, input.dataset_id, settings, series.unique_id, f)
+    const recent = await recentHistory(sql, input.dataset_id, settings, series.unique_id, f, needs ? names : [])
     if (recent.values.length < MIN_PERIODS) {
       throw unprocessable('dataset_id', `dataset ${input.dataset_id} has ${recent.values.length} period(s) of series '${series.unique_id}'; at least ${MIN_PERIODS} are needed`, 'INSUFFICIENT_DATA')
     }
-    const out = await runInThread<{ mean: number[]; sd: number[] } | null>('#app/features/ml/forecast/forecast.thread.ts', 'forecastFromHistory', { fit: series.fit, values: recent.values, steps: input.steps })
+    const out = await runInThread<{ mean: number[]; sd: number[]; effect?: SeriesModel['effect'] } | null>('#app/features/ml/forecast/forecast.thread.ts', 'forecastFromHistory', {
+      fit: series.fit,
+      values: recent.values,
+      steps: input.steps,
+      exog: recent.exog,
+    })
     if (!out) throw unprocessable('dataset_id', `the model could not be run on dataset ${input.dataset_id}'s history of '${series.unique_id}'`)
     start = recent.start
     values = recent.values
     mean = out.mean
     sd = out.sd
+    effect = out.effect ?? null
     source = { history: 'dataset', dataset_id: input.dataset_id, periods: recent.values.length, filled: recent.filled }
   }
   const last = start + values.length - 1
-  const points = intervals({ mean, sd }, input.steps, input.confidence)
+  const points = intervals(forecastWith({ forecast: { mean, sd }, effect }, future ?? [], input.steps), input.steps, input.confidence)
   return {
     forecast: points.map((p, h) => ({ date: periodLabel(last + h + 1, f), value: round(p.value), lower: round(p.lower), upper: round(p.upper), confidence: input.confidence })),
     // Extensions: which model and history answered, and (on request) the recent history for a chart.
@@ -269,6 +312,15 @@ export async function generateForecast(sql: Sql, input: ForecastInput) {
     interval: `${Math.round(input.confidence * 1000) / 10} % prediction interval from the model's forecast distribution (normal, sd per step)`,
     history_end: periodLabel(last, f),
     source,
+    regressors: names,
+    regressors_used: needs,
+    ...(names.length
+      ? {
+          regressors_note: needs
+            ? `this series' model (${series.label}) uses the regressors: the forecast is at the supplied future values`
+            : `this series' model (${series.label}) is univariate: the regressors were ${input.regressors ? 'checked but not used' : 'not needed'}`,
+        }
+      : {}),
     ...(input.history
       ? { history: values.slice(-input.history).map((y, i, arr) => ({ date: periodLabel(last - arr.length + 1 + i, f), value: round(y) })) }
       : {}),
@@ -277,8 +329,38 @@ export async function generateForecast(sql: Sql, input: ForecastInput) {
 
 const round = (v: number) => Math.round(v * 1e6) / 1e6
 
-/** One series of a dataset (as the caller sees it) in the model's periods. */
-async function recentHistory(sql: Sql, datasetId: number, settings: ForecastSettings, uniqueId: string, f: Frequency) {
+/**
+ * The caller's future regressor values, checked (decision 064): a model without regressors refuses the field; every
+ * given column must be one of the model's, and every one of the model's present with exactly `steps` numbers (zod
+ * has checked each is a number: regressors.<column>.<i>). A series whose chosen model uses them needs them; a
+ * univariate one accepts the call without.
+ */
+function futureRegressors(trainId: number, a: ForecastArtefact, series: SeriesModel, input: ForecastInput) {
+  const names = a.spec.regressors ?? []
+  const needs = Boolean(series.effect) && usesRegressors(series.fit)
+  const given = input.regressors
+  if (given === undefined) {
+    if (needs) {
+      throw badRequest(
+        'regressors',
+        `series '${series.unique_id || 'the series'}' is forecast by ${series.label}, which needs the future values of its regressors: send regressors: { ${names.map((c) => `"${c}": [${input.steps} numbers]`).join(', ')} }`,
+      )
+    }
+    return { future: null, names, needs }
+  }
+  if (!names.length) throw badRequest('regressors', `training ${trainId} was trained without regressors; leave regressors out`)
+  for (const key of Object.keys(given)) if (!names.includes(key)) throw badRequest(`regressors.${key}`, `'${key}' is not a regressor of training ${trainId} (${names.join(', ')})`)
+  const future = names.map((c) => {
+    const v = given[c]
+    if (v === undefined) throw badRequest(`regressors.${c}`, `missing: ${input.steps} future value(s) of '${c}' (one per step) are needed`)
+    if (v.length !== input.steps) throw badRequest(`regressors.${c}`, `${v.length} value(s) given; steps is ${input.steps}, so exactly ${input.steps} are needed`)
+    return v
+  })
+  return { future, names, needs }
+}
+
+/** One series of a dataset (as the caller sees it) in the model's periods, with the named regressors aligned to it. */
+async function recentHistory(sql: Sql, datasetId: number, settings: ForecastSettings, uniqueId: string, f: Frequency, regressors: string[] = []) {
   const { rows: ds } = await sql.query<{ id: number; columns: ColumnSpec[]; silver_table: string | null; is_valid: boolean }>(
     `select d.id, d.columns, d.is_valid, (select r.table_name from public.dataset_tables r where r.dataset_id = d.id and r.schema_name = 'silver') as silver_table
        from public.datasets d where d.id = $1`,
@@ -288,13 +370,13 @@ async function recentHistory(sql: Sql, datasetId: number, settings: ForecastSett
   const d = ds[0]
   if (!d.silver_table) throw new ApiError(400, 'INVALID_DATASET', `dataset_id: dataset ${datasetId} is not validated`, { field: 'dataset_id', fields: [{ field: 'dataset_id', message: 'not validated' }] })
   const names = new Map(d.columns.map((c) => [c.column_name, c]))
-  const needed = [settings.timestamp, settings.target, ...(settings.unique_id ? [settings.unique_id] : [])]
+  const needed = [settings.timestamp, settings.target, ...(settings.unique_id ? [settings.unique_id] : []), ...regressors]
   const missing = needed.filter((n) => !names.has(n))
   if (missing.length) throw unprocessable('dataset_id', `dataset ${datasetId} lacks the model's column(s) ${missing.join(', ')}`)
   const time = names.get(settings.timestamp)!
   const { rows } = await asServerIn(sql, () =>
-    sql.query<{ t: unknown; y: number | null }>(
-      `select ${time.data_type === 'Date' ? `${quote(time.column_name)}::text` : quote(time.column_name)} as t, ${quote(settings.target)}::float8 as y
+    sql.query<{ t: unknown; y: number | null } & Record<string, unknown>>(
+      `select ${time.data_type === 'Date' ? `${quote(time.column_name)}::text` : quote(time.column_name)} as t, ${quote(settings.target)}::float8 as y${regressors.map((c, k) => `, ${quote(c)}::float8 as x${k}`).join('')}
          from silver.${quote(d.silver_table!)}
         where ${quote(settings.timestamp)} is not null ${settings.unique_id ? `and ${quote(settings.unique_id)}::text = $1` : 'and $1::text is not null'}
         order by 1`,
@@ -302,7 +384,18 @@ async function recentHistory(sql: Sql, datasetId: number, settings: ForecastSett
     ),
   )
   const r = regularize(rows.map((x) => ({ t: toMillis(x.t), y: x.y === null ? NaN : Number(x.y) })), f)
-  return r.values.length ? r : { ...r, start: periodOf(Date.now(), f) }
+  if (!r.values.length) return { ...r, start: periodOf(Date.now(), f), exog: [] }
+  const exog = regressors.map((c, k) => {
+    const al = alignRegressor(
+      rows.map((x) => ({ t: toMillis(x.t), y: x[`x${k}`] === null ? NaN : Number(x[`x${k}`]) })),
+      f,
+      r.start,
+      r.values.length,
+    )
+    if (!al) throw unprocessable('dataset_id', `dataset ${datasetId} has no value of the regressor '${c}' for series '${uniqueId || 'the series'}'`)
+    return al.values
+  })
+  return { ...r, exog }
 }
 
 // ---------------------------------------------------------------- the UI's chart
@@ -316,14 +409,23 @@ export async function forecastTrainings(sql: Sql) {
 }
 
 /** History, forecast and interval of one series, for the model page's chart (same numbers as /inference/forecast). */
-export async function forecastChart(sql: Sql, trainId: number, opts: { unique_id?: string; steps?: number; confidence?: number }) {
+export async function forecastChart(sql: Sql, trainId: number, opts: { unique_id?: string; steps?: number; confidence?: number; regressors?: Record<string, number> }) {
   const t = await loadTraining(sql, trainId)
   if (t.problem_type !== 'Forecast') throw badRequest('train_id', `training ${t.id} is a ${t.problem_type} model`)
   const { artefact: a } = await forecastModel(sql, t)
   const series = a.series.find((s) => s.unique_id === opts.unique_id) ?? a.series[0]
   const steps = Math.max(1, Math.min(a.max_steps, Math.round(opts.steps ?? a.spec.horizon)))
   const confidence = opts.confidence && opts.confidence > 0.5 && opts.confidence < 1 ? opts.confidence : 0.95
+  // A model that uses regressors: each held at one value over the horizon (the page's inputs; default the last known).
+  const names = a.spec.regressors ?? []
+  const regressors = series.effect
+    ? names.map((name, k) => {
+        const given = opts.regressors?.[name]
+        return { name, value: given !== undefined && Number.isFinite(given) ? given : series.effect!.ref[k], last: series.effect!.ref[k] }
+      })
+    : []
   const out = await generateForecast(sql, {
+    ...(regressors.length ? { regressors: Object.fromEntries(regressors.map((r) => [r.name, new Array<number>(steps).fill(r.value)])) } : {}),
     train_id: t.id,
     steps,
     frequency: a.spec.frequency,
@@ -345,5 +447,15 @@ export async function forecastChart(sql: Sql, trainId: number, opts: { unique_id
     forecast: out.forecast,
     leaderboard: series.leaderboard,
     filled: series.filled,
+    /** the regressors this series' model needs, with the constant future value used and the last known one */
+    regressors,
   }
+}
+
+/** The chart's options from a page's query: series, steps, confidence, and `reg.<column>` regressor values. */
+export function forecastChartOptions(url: URL) {
+  const q = (k: string) => url.searchParams.get(k) || undefined
+  const regressors: Record<string, number> = {}
+  for (const [k, v] of url.searchParams) if (k.startsWith('reg.') && v.trim() !== '' && Number.isFinite(Number(v))) regressors[k.slice(4)] = Number(v)
+  return { unique_id: q('series'), steps: q('steps') ? Number(q('steps')) : undefined, confidence: q('confidence') ? Number(q('confidence')) : undefined, regressors }
 }

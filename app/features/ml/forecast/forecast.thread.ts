@@ -12,6 +12,6 @@ export function train(input: { series: SeriesData[]; spec: ForecastSpec }, ctx?:
   })
 }
 
-export function forecastFromHistory(input: { fit: SeriesFit; values: number[]; steps: number }) {
-  return forecastFrom(input.fit, input.values, input.steps)
+export function forecastFromHistory(input: { fit: SeriesFit; values: number[]; steps: number; exog?: number[][] }) {
+  return forecastFrom(input.fit, input.values, input.steps, input.exog ?? [])
 }

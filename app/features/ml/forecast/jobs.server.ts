@@ -5,7 +5,7 @@ import { runInThread } from '#app/jobs/thread-pool.server.ts'
 import { getFileStore } from '#app/storage/storage.server.ts'
 import { removeFiles, sha256Hex } from '../registry.server.ts'
 import type { TrainingRow } from '../training.server.ts'
-import { regularize, toMillis } from './calendar.ts'
+import { alignRegressor, regularize, toMillis } from './calendar.ts'
 import { CANDIDATE_LABEL, leaderboard, MIN_PERIODS, type ForecastArtefact, type SeriesData } from './core.ts'
 import type { ForecastSettings } from './forecast.server.ts'
 
@@ -24,12 +24,14 @@ export async function trainForecastJob(db: Db, t: TrainingRow, ctx: JobContext) 
   const settings = (t.params as unknown as { forecast: ForecastSettings }).forecast
   if (t.dataset_id === null) throw new Error(`The dataset '${t.dataset_name}' was deleted`)
   const silver = await datasetSilver(db, t.tenant_id, t.dataset_id)
-  const wanted = [settings.timestamp, settings.target, ...(settings.unique_id ? [settings.unique_id] : [])]
+  const regressors = settings.regressors ?? []
+  const wanted = [settings.timestamp, settings.target, ...(settings.unique_id ? [settings.unique_id] : []), ...regressors]
+  const xAt = settings.unique_id ? 3 : 2
   const have = new Set(silver.columns.map((c) => c.column_name))
   const missing = wanted.filter((c) => !have.has(c))
   if (missing.length) throw new Error(`The dataset no longer has column(s) ${missing.join(', ')}`)
   await ctx.step(`Data preparation: reading ${silver.rowCount} rows (${wanted.join(', ')}) from ${silver.table}`, 1)
-  const points = new Map<string, { t: number; y: number }[]>()
+  const points = new Map<string, { t: number; y: number; x: number[] }[]>()
   // Progress is written outside the cursor's transaction (PGlite has one connection: awaiting it inside deadlocks).
   let chain: Promise<void> = Promise.resolve()
   let read = 0
@@ -48,7 +50,7 @@ export async function trainForecastJob(db: Db, t: TrainingRow, ctx: JobContext) 
         const key = String(id)
         let list = points.get(key)
         if (!list) points.set(key, (list = []))
-        list.push({ t: toMillis(r[0]), y: r[1] === null ? NaN : Number(r[1]) })
+        list.push({ t: toMillis(r[0]), y: r[1] === null ? NaN : Number(r[1]), x: regressors.map((_, k) => (r[xAt + k] === null ? NaN : Number(r[xAt + k]))) })
       }
       read += batch.rows.length
       const pct = 1 + (8 * read) / Math.max(1, silver.rowCount)
@@ -73,7 +75,21 @@ export async function trainForecastJob(db: Db, t: TrainingRow, ctx: JobContext) 
       start += values.length - MAX_PERIODS
       values = values.slice(-MAX_PERIODS)
     }
-    series.push({ unique_id: id, start, values, rows: r.rows, duplicates: r.duplicates, filled: r.filled })
+    // Each regressor on the target's periods: gaps filled (linear inside its span, nearest value outside), counted.
+    const exog: number[][] = []
+    const exogFilled: number[] = []
+    for (let k = 0; k < regressors.length; k++) {
+      const a = alignRegressor(
+        pts.map((p) => ({ t: p.t, y: p.x[k] })),
+        settings.frequency,
+        start,
+        values.length,
+      )
+      if (!a) throw new Error(`INSUFFICIENT_DATA: the regressor '${regressors[k]}' has no value in series '${id || 'the series'}'`)
+      exog.push(a.values)
+      exogFilled.push(a.filled)
+    }
+    series.push({ unique_id: id, start, values, rows: r.rows, duplicates: r.duplicates, filled: r.filled, ...(regressors.length ? { exog, exog_filled: exogFilled } : {}) })
   }
   if (!series.length) {
     throw new Error(
@@ -86,13 +102,16 @@ export async function trainForecastJob(db: Db, t: TrainingRow, ctx: JobContext) 
     `Preprocessing: ${series.length} series of ${settings.frequency} periods; ${filled} missing period(s) filled by linear interpolation` +
       (skipped.length ? `; ${skipped.length} series with fewer than ${MIN_PERIODS} periods left out` : '') +
       (noId ? `; ${noId} row(s) without a series id left out` : '') +
-      (truncated ? `; ${truncated} series cut to their last ${MAX_PERIODS} periods` : ''),
+      (truncated ? `; ${truncated} series cut to their last ${MAX_PERIODS} periods` : '') +
+      (regressors.length
+        ? `; regressor(s) ${regressors.map((c, k) => `${c} (${series.reduce((s, x) => s + (x.exog_filled?.[k] ?? 0), 0)} period(s) filled)`).join(', ')}`
+        : ''),
     10,
   )
   if (skipped.length) await ctx.log(`Left out (too short): ${skipped.slice(0, 20).map((s) => `${s.unique_id} (${s.periods})`).join(', ')}`, 'warn')
   const started = performance.now()
   await ctx.step(`Training: backtesting ${settings.candidates.map((c) => CANDIDATE_LABEL[c]).join(', ')} over ${settings.origins} origin(s) of ${settings.horizon} periods`, 10)
-  const spec = { frequency: settings.frequency, season_length: settings.season_length, horizon: settings.horizon, origins: settings.origins, candidates: settings.candidates, selection: settings.selection }
+  const spec = { frequency: settings.frequency, season_length: settings.season_length, horizon: settings.horizon, origins: settings.origins, candidates: settings.candidates, selection: settings.selection, regressors }
   const artefact = await runInThread<ForecastArtefact>(THREAD, 'train', { series, spec }, {
     signal: ctx.signal,
     onProgress: (v) => {
@@ -120,6 +139,13 @@ export async function trainForecastJob(db: Db, t: TrainingRow, ctx: JobContext) 
     periods: series.reduce((s, x) => s + x.values.length, 0),
     filled_periods: filled,
     frequency: settings.frequency,
+    ...(regressors.length
+      ? {
+          regressors,
+          regressor_filled_periods: Object.fromEntries(regressors.map((c, k) => [c, series.reduce((s, x) => s + (x.exog_filled?.[k] ?? 0), 0)])),
+          series_using_regressors: artefact.series.filter((s) => s.effect).length,
+        }
+      : {}),
     leaderboard: board,
   }
   const modelName = chosen.size === 1 ? CANDIDATE_LABEL[[...chosen][0]] : 'AutoForecast'

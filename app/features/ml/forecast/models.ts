@@ -13,6 +13,22 @@ export interface Forecast {
   sd: number[]
 }
 
+/**
+ * How a regression candidate's forecast moves with the future regressor values: the stored forecast is at `ref` (the
+ * last known value of each regressor), and step h's mean is mean[h] + Σ_k beta[k]·(x_k[h] − ref[k]). The sd does not
+ * depend on them (the future values are taken as known).
+ */
+export interface RegressorEffect {
+  ref: number[]
+  beta: number[]
+}
+
+/** The mean with future regressor values applied (`future[k]` holds regressor k's values for steps 1 … steps). */
+export function applyRegressors(f: Forecast, e: RegressorEffect, future: number[][], steps: number): Forecast {
+  const mean = f.mean.slice(0, steps).map((v, h) => v + e.beta.reduce((s, b, k) => s + b * (future[k][h] - e.ref[k]), 0))
+  return { mean, sd: f.sd.slice(0, steps) }
+}
+
 // ---------------------------------------------------------------- shared numerics
 
 /** Inverse of the standard normal CDF (Acklam's rational approximation, |error| < 1.2e-9). */
