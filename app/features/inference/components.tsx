@@ -38,7 +38,7 @@ export function ContributionsChart({ contributions }: { contributions: { feature
           <ResponsiveContainer width="100%" height="100%">
             <BarChart data={data} layout="vertical" margin={{ top: 4, right: 16, bottom: 4, left: 8 }}>
               <XAxis type="number" tick={{ fontSize: 10 }} />
-              <YAxis type="category" dataKey="feature" tick={{ fontSize: 11 }} width={120} />
+              <YAxis type="category" dataKey="feature" tick={{ fontSize: 11 }} width={120} interval={0} />
               <ReferenceLine x={0} stroke="#94a3b8" />
               <Tooltip formatter={(v) => [Number(v).toFixed(4), 'SHAP']} />
               <Bar dataKey="shap" isAnimationActive={false}>
