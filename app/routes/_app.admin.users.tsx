@@ -1,6 +1,7 @@
 import { useEffect, useRef } from 'react'
 import { Form, useNavigation } from 'react-router'
 import { ActionForm, Button, Card, CsrfInput, Field, Notice, PageHeader, Table } from '#app/components/ui.tsx'
+import { CsvButton } from '#app/features/analytics/components.tsx'
 import type { Route } from './+types/_app.admin.users'
 
 export const meta = () => [{ title: 'Users · Hot Dash' }]
@@ -70,6 +71,12 @@ export default function Users({ loaderData, actionData }: Route.ComponentProps) 
               </tr>
             ))}
           </Table>
+          <div className="mt-3">
+            <CsvButton
+              name="users"
+              rows={users.data.map((u) => ({ username: u.username, email: u.email, first_name: u.first_name ?? '', last_name: u.last_name ?? '', roles: (u.roles as string[]).join(' '), active: u.is_active }))}
+            />
+          </div>
           <nav aria-label="Pages" className="mt-4 flex gap-3 text-sm">
             {users.skip > 0 ? <a href={`?skip=${Math.max(0, users.skip - PAGE)}`}>← Previous</a> : null}
             {users.skip + PAGE < users.count ? <a href={`?skip=${users.skip + PAGE}`}>Next →</a> : null}

@@ -1,6 +1,7 @@
 import { useRef, useState } from 'react'
 import { Link, useRevalidator } from 'react-router'
 import { Button, Card, EmptyState, Field, Notice, PageHeader, Table } from '#app/components/ui.tsx'
+import { CsvButton } from '#app/features/analytics/components.tsx'
 import { useRootData } from '#app/root.tsx'
 import type { Route } from './+types/_app.datasets'
 
@@ -186,6 +187,14 @@ export default function Datasets({ loaderData }: Route.ComponentProps) {
           ) : (
             <EmptyState title="No datasets yet">Upload a CSV to create one.</EmptyState>
           )}
+          {datasets.length ? (
+            <div className="mt-3">
+              <CsvButton
+                name="datasets"
+                rows={datasets.map((d) => ({ id: d.id, name: d.dataset_name, usage: d.dataset_usage, template: d.template_name ?? '', files: d.file_count, usability: d.dataset_usability, valid: d.is_valid, created_at: d.created_at }))}
+              />
+            </div>
+          ) : null}
           <p className="mt-3 text-xs text-slate-500">
             Valid: every header matches its template and at least 80% of the rows pass validation. Usability: the share of valid rows.
           </p>
