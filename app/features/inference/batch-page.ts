@@ -75,6 +75,9 @@ export function csvCell(v: unknown): string {
 
 const idText = (v: unknown) => (v instanceof Date ? v.toISOString() : v === null || v === undefined ? null : String(v))
 
+/** A finite number's text, the same in COPY text and in a CSV cell (no sign or character either would change). */
+const finiteText = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? String(v) : null)
+
 export function scorePage(spec: PreprocessSpec, model: LoadedModel, layout: PageLayout, rows: unknown[][]): PageResult {
   const n = rows.length
   // Row layout: [file id, row no, ...layout.columns]
@@ -84,35 +87,53 @@ export function scorePage(spec: PreprocessSpec, model: LoadedModel, layout: Page
   const idPos = layout.idColumns.map((c) => names.indexOf(c))
   const targetPos = layout.target ? names.indexOf(layout.target) : -1
   const classification = !!spec.target.classes
+  // Per page, not per row: the class labels' cells (the prediction of every classified row is one of them).
+  const labelGold = classification ? spec.target.classes!.map(copyText) : []
+  const labelCsv = classification ? spec.target.classes!.map(csvCell) : []
   const out: PageResult = { rows: n, gold: '', csv: '', labelled: 0, correct: 0, sse: 0, sae: 0, sumY: 0, sumY2: 0 }
-  const gold: string[] = []
-  const csv: string[] = []
+  const gold: string[] = new Array(n)
+  const csv: string[] = new Array(n)
+  /** The row's text so far (gold: tab-separated COPY cells, csv: comma-separated cells). */
+  let g = ''
+  let c = ''
+  /** A cell in both texts; a finite number is converted once. */
+  const both = (v: unknown) => {
+    const t = finiteText(v)
+    g += '\t' + (t ?? copyText(v))
+    c += ',' + (t ?? csvCell(v))
+  }
   for (let i = 0; i < n; i++) {
     const r = rows[i]
+    g = copyText(r[0]) + '\t' + copyText(r[1])
+    if (idPos.length) {
+      for (let k = 0; k < idPos.length; k++) {
+        const id = idText(r[idPos[k]])
+        g += '\t' + copyText(id)
+        c = k === 0 ? csvCell(id) : c + ',' + csvCell(id)
+      }
+    } else c = csvCell(`${r[0]}:${r[1]}`)
     const prediction = predictionOf(spec, s, i)
-    const g: unknown[] = [r[0], r[1], ...idPos.map((p) => idText(r[p]))]
-    const c: unknown[] = idPos.length ? idPos.map((p) => idText(r[p])) : [`${r[0]}:${r[1]}`]
-    g.push(prediction)
-    c.push(prediction)
     if (classification) {
-      g.push(s.value[i])
-      c.push(s.value[i])
+      g += '\t' + labelGold[s.classIndex![i]]
+      c += ',' + labelCsv[s.classIndex![i]]
+      both(s.value[i])
     } else {
+      both(prediction)
       const iv = intervalOf(s.value[i], layout.residuals)
-      g.push(iv?.lower ?? null, iv?.upper ?? null)
-      c.push(iv?.lower ?? null, iv?.upper ?? null)
+      both(iv?.lower ?? null)
+      both(iv?.upper ?? null)
     }
     if (targetPos >= 0) {
       const actual = r[targetPos]
-      if (actual === null || actual === undefined) g.push(null)
+      if (actual === null || actual === undefined) g += '\t\\N'
       else if (classification) {
-        const label = typeof actual === 'boolean' ? String(actual) : String(actual)
-        g.push(label)
+        const label = String(actual)
+        g += '\t' + copyText(label)
         out.labelled++
         if (label === prediction) out.correct++
       } else {
         const y = numericCell(spec.target.data_type, actual)
-        g.push(y === y ? y : null)
+        g += '\t' + copyText(y === y ? y : null)
         if (y === y) {
           const e = y - (prediction as number)
           out.labelled++
@@ -127,14 +148,15 @@ export function scorePage(spec: PreprocessSpec, model: LoadedModel, layout: Page
       const reasons = topReasons(spec, s, i, REASONS)
       for (let k = 0; k < REASONS; k++) {
         const rs = reasons[k]
-        g.push(rs?.feature ?? null, rs?.shap ?? null, rs?.direction ?? null)
-        c.push(rs?.feature ?? null, rs?.shap ?? null, rs?.direction ?? null)
+        both(rs?.feature ?? null)
+        both(rs?.shap ?? null)
+        both(rs?.direction ?? null)
       }
     }
-    gold.push(g.map(copyText).join('\t'))
-    csv.push(c.map(csvCell).join(','))
+    gold[i] = g
+    csv[i] = c
   }
-  out.gold = gold.length ? gold.join('\n') + '\n' : ''
-  out.csv = csv.length ? csv.join('\r\n') + '\r\n' : ''
+  out.gold = n ? gold.join('\n') + '\n' : ''
+  out.csv = n ? csv.join('\r\n') + '\r\n' : ''
   return out
 }

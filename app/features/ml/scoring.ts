@@ -1,6 +1,6 @@
 import { linearMargins, linearShap, type LinearModel } from './linear.ts'
 import { transformRecord, transformRows, type PreprocessSpec } from './preprocess.ts'
-import { marginsToOutputs, parseJsonModel, parseLegacyModel, predictMargins, type TreeEnsemble, type TreeObjective } from './tree-model.ts'
+import { marginsToOutputs, parseJsonModel, parseLegacyModel, scoreMargins, type TreeEnsemble, type TreeObjective } from './tree-model.ts'
 import { fastShapTables, fastTreeShap, type FastShapTables } from './fast-tree-shap.ts'
 import { treeShap, type ShapValues } from './tree-shap.ts'
 
@@ -45,7 +45,7 @@ export function loadModel(format: ModelFormat, bytes: Uint8Array): LoadedModel {
 
 /** rows × groups margins (log-odds for binary, per-class scores for multiclass, the prediction for regression). */
 export function margins(m: LoadedModel, x: Float32Array, rows: number): Float64Array {
-  return m.kind === 'trees' ? predictMargins(m.trees, x, rows, m.features) : linearMargins(m.linear, x, rows, m.features)
+  return m.kind === 'trees' ? scoreMargins(m.trees, x, rows, m.features) : linearMargins(m.linear, x, rows, m.features)
 }
 
 /** rows × groups outputs: P(positive) for binary, class probabilities for multiclass, values for regression. */

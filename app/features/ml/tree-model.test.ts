@@ -3,7 +3,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { pythonMissing, runPython, scratchDir, skipReason, writeF32 } from '#tests/support/python.ts'
 import { syntheticMatrix } from './synthetic.ts'
-import { marginsToOutputs, parseLegacyModel, predictMargins, truncateLegacyModel, type TreeEnsemble } from './tree-model.ts'
+import { generateTree, marginsToOutputs, parseLegacyModel, predictMargins, scoreMargins, truncateLegacyModel, type Tree, type TreeEnsemble } from './tree-model.ts'
 import { treeShap } from './tree-shap.ts'
 import { boost, DEFAULT_BOOSTING, type Task } from './xgboost-train.ts'
 import { XGBoostRuntime } from './xgboost-wasm.ts'
@@ -84,6 +84,51 @@ describe('legacy binary model → trees', () => {
   it('refuses a real -1 in the training matrix (the trainer would read it as missing)', async () => {
     const rt = await XGBoostRuntime.create()
     expect(() => rt.writeMatrix(2, 2, (v) => v.set([0, 1, -1, 2]))).toThrow(/real -1/)
+  })
+})
+
+describe('generated trees (scoreMargins)', () => {
+  it('give the array walk\'s margins bit for bit: binary, multiclass and regression, with missing values', async () => {
+    for (const task of [{ kind: 'binary', classes: 2 }, { kind: 'multiclass', classes: 3 }, { kind: 'regression', classes: 0 }] as Task[]) {
+      const { x, model } = await trained(task, 12)
+      const walk = predictMargins(model, x, ROWS, COLS)
+      const generated = scoreMargins(model, x, ROWS, COLS)
+      expect(generated.length).toBe(walk.length)
+      for (let i = 0; i < walk.length; i++) if (generated[i] !== walk[i]) expect.fail(`${task.kind} row ${i}: ${generated[i]} ≠ ${walk[i]}`)
+    }
+  })
+
+  it('default directions, thresholds at the row value, -0 and infinite leaves, and a tree past the limits (array walk)', () => {
+    // node 0: f0 < 0.5, missing → right; node 1: f1 < -1.25, missing → left; node 2: f1 < 2, missing → left.
+    const tree: Tree = {
+      left: Int32Array.from([1, 3, 5, -1, -1, -1, -1]),
+      right: Int32Array.from([2, 4, 6, -1, -1, -1, -1]),
+      feature: Int32Array.from([0, 1, 1, -1, -1, -1, -1]),
+      threshold: Float32Array.from([0.5, -1.25, 2, -0, 0.1, -Infinity, 3.4e38]),
+      defaultLeft: Uint8Array.from([0, 1, 1, 0, 0, 0, 0]),
+      cover: new Float32Array(7).fill(1),
+    }
+    const rows = [
+      [0.49, -2],
+      [0.5, -1.25],
+      [NaN, NaN],
+      [NaN, 7],
+      [0.1, NaN],
+      [1, -1.2500001],
+      [Math.fround(0.5 - 2 ** -25), 1],
+    ]
+    const x = Float32Array.from(rows.flat())
+    const fn = generateTree(tree)!
+    const model: TreeEnsemble = { objective: 'reg:squarederror', baseMargin: 0, numFeature: 2, numGroups: 1, trees: [tree], treeGroup: Int32Array.from([0]) }
+    const walk = predictMargins(model, x, rows.length, 2)
+    const leaves = [3, 5, 5, 6, 3, 5, 4].map((n) => tree.threshold[n])
+    for (let i = 0; i < rows.length; i++) {
+      expect(Object.is(fn(x, i * 2), leaves[i])).toBe(true)
+      expect(walk[i] === leaves[i]).toBe(true) // the walk adds the leaf to a base margin of 0: 0 + -0 = 0
+    }
+    expect(generateTree(tree, { nodes: 6, depth: 48 })).toBeNull()
+    expect(generateTree(tree, { nodes: 4095, depth: 1 })).toBeNull()
+    expect(Array.from(scoreMargins(model, x, rows.length, 2))).toEqual(Array.from(walk))
   })
 })
 
