@@ -102,6 +102,7 @@ if (!training) {
   training = (await findTraining())!
 }
 const modelResponse = (await downloadRoute.loader({ request: new Request(`http://bench.local/api/v1/train/download-model/${training.id}`, { headers: auth }), params: { train_id: String(training.id) } } as never)) as Response
+if (!modelResponse.ok) throw new Error(`download-model ${modelResponse.status}: ${await modelResponse.text()}`)
 const modelBytes = new Uint8Array(await modelResponse.arrayBuffer())
 const model = loadModel('xgboost-binary', modelBytes) as TreesModel
 const spec = (await db.query<{ spec: PreprocessSpec }>(`select spec from public.preprocesses where id = $1`, [training.preprocess_id])).rows[0].spec
