@@ -1,13 +1,16 @@
 import { useState } from 'react'
 import { data, Form, Link, redirect, useNavigation } from 'react-router'
 import { Button, Card, CsrfInput, EmptyState, Field, Notice, PageHeader, Table } from '#app/components/ui.tsx'
-import { formFieldOf, HYPERPARAMETERS } from '#app/features/ml/forms.ts'
+import { FORECAST_SETTINGS, formFieldOf, HYPERPARAMETERS } from '#app/features/ml/forms.ts'
 import type { Route } from './+types/_app.models_.new'
 
 export const meta = () => [{ title: 'New model · Hot Dash' }]
 
-const PROBLEM_TYPES = ['Classification', 'Regression'] as const
+const PROBLEM_TYPES = ['Classification', 'Regression', 'Forecast'] as const
 const ROLES = ['Feature', 'Target', 'Id', 'Ignore'] as const
+// Forecast: Feature is a numeric regressor; Timestamp, Target and UniqueId (the series id) are one column each.
+const FORECAST_ROLES = ['Timestamp', 'Target', 'UniqueId', 'Feature', 'Ignore'] as const
+const FREQUENCIES = ['Hour', 'Day', 'Week', 'Month', 'Quarter', 'Year'] as const
 
 export async function loader({ request }: Route.LoaderArgs) {
   const { uiLoader } = await import('#app/http/ui.server.ts')
@@ -28,6 +31,7 @@ export async function loader({ request }: Route.LoaderArgs) {
       details: null as Awaited<ReturnType<typeof ml.trainingDetails>> | null,
       errors: {} as Record<string, string>,
       error: null as string | null,
+      forecastDefaults: { horizon: ml.DEFAULT_HORIZON, max_horizon: ml.MAX_STEPS, season_length: ml.SEASON_LENGTH, origins: 3 },
       defaults: { ...DEFAULT_BOOSTING, ...DEFAULT_SPEC.linear, validation_split: DEFAULT_SPEC.validation_split, cv_folds: DEFAULT_SPEC.cv_folds, seed: DEFAULT_SPEC.seed } as Record<string, number>,
     }
     if (!q.dataset_id) return out
@@ -122,19 +126,24 @@ export default function NewModel({ loaderData, actionData }: Route.ComponentProp
         </Form>
         {error && !Object.keys(errors).length ? <div className="mt-3"><Notice kind="error">{error}</Notice></div> : null}
       </Card>
-      {details ? <TrainStep key={`${details.dataset_id}-${details.problem_type}`} details={details} defaults={loaderData.defaults} actionError={actionData?.error ?? null} /> : null}
+      {details ? <TrainStep key={`${details.dataset_id}-${details.problem_type}`} details={details} defaults={loaderData.defaults} forecastDefaults={loaderData.forecastDefaults} actionError={actionData?.error ?? null} /> : null}
     </>
   )
 }
 
-function TrainStep({ details, defaults, actionError }: { details: Details; defaults: Record<string, number>; actionError: { message: string; fields: Record<string, string> } | null }) {
+type ForecastDefaults = Route.ComponentProps['loaderData']['forecastDefaults']
+
+function TrainStep({ details, defaults, forecastDefaults, actionError }: { details: Details; defaults: Record<string, number>; forecastDefaults: ForecastDefaults; actionError: { message: string; fields: Record<string, string> } | null }) {
   const nav = useNavigation()
   const cols = details.suggested.columns
+  const forecast = details.problem_type === 'Forecast'
   const [roles, setRoles] = useState<string[]>(() => cols.map((c) => c.attribute_name))
   const fieldErrors: Record<string, string> = {}
   for (const [k, v] of Object.entries(actionError?.fields ?? {})) fieldErrors[formFieldOf(k)] = v
+  // One column per single role: choosing it elsewhere demotes the old one.
+  const single = forecast ? ['Target', 'Timestamp', 'UniqueId'] : ['Target']
   const setRole = (i: number, role: string) =>
-    setRoles((r) => r.map((x, j) => (j === i ? role : role === 'Target' && x === 'Target' ? 'Feature' : x)))
+    setRoles((r) => r.map((x, j) => (j === i ? role : single.includes(role) && x === role ? (forecast ? 'Ignore' : 'Feature') : x)))
   const target = roles.indexOf('Target')
   const features = roles.filter((r) => r === 'Feature').length
   const submitting = nav.state === 'submitting'
@@ -148,7 +157,10 @@ function TrainStep({ details, defaults, actionError }: { details: Details; defau
         <input type="hidden" name="problem_type" value={details.problem_type} />
         <p className="text-sm text-slate-600">
           <strong>{details.dataset_name}</strong>: {details.rows.toLocaleString('en-US')} valid rows. Roles are suggested from the column names and a sample of{' '}
-          {details.suggested.sample_rows.toLocaleString('en-US')} rows: the Target, and unique text or id-like columns as Id (kept out of the model).
+          {details.suggested.sample_rows.toLocaleString('en-US')} rows:{' '}
+          {forecast
+            ? 'the Date/DateTime column as Timestamp, a numeric Target, a text column as UniqueId (one series per value); Feature columns are numeric regressors.'
+            : 'the Target, and unique text or id-like columns as Id (kept out of the model).'}
         </p>
         <Table headers={['Column', 'Type', 'Distinct (sample)', 'Role']}>
           {cols.map((c, i) => {
@@ -170,7 +182,7 @@ function TrainStep({ details, defaults, actionError }: { details: Details; defau
                     aria-invalid={err ? true : undefined}
                     className="rounded-md border border-slate-300 px-2 py-1 aria-[invalid]:border-rose-500"
                   >
-                    {ROLES.map((r) => (
+                    {(forecast ? FORECAST_ROLES : ROLES).map((r) => (
                       <option key={r} value={r}>{r}{c.attribute_name === r && r !== 'Feature' ? ' (suggested)' : ''}</option>
                     ))}
                   </select>
@@ -185,49 +197,96 @@ function TrainStep({ details, defaults, actionError }: { details: Details; defau
         </Table>
         {fieldErrors.columns ? <p className="text-sm text-rose-600" role="alert">columns: {fieldErrors.columns}</p> : null}
         <p className="text-xs text-slate-500">
-          Target: {target >= 0 ? cols[target].column_name : <span className="text-rose-700">none chosen</span>} · {features} feature{features === 1 ? '' : 's'}
+          Target: {target >= 0 ? cols[target].column_name : <span className="text-rose-700">none chosen</span>} ·{' '}
+          {forecast ? `${features} regressor${features === 1 ? '' : 's'}` : `${features} feature${features === 1 ? '' : 's'}`}
         </p>
         <div className="grid gap-4 md:grid-cols-3">
           <label className="flex flex-col gap-1 text-sm font-medium text-slate-700">
             Algorithm
-            <select name="algorithm" defaultValue="auto" className="rounded-md border border-slate-300 px-2 py-2 font-normal">
-              <option value="auto">Auto (XGBoost and linear, keep the better)</option>
-              <option value="xgboost">XGBoost (hist)</option>
-              <option value="linear">{details.problem_type === 'Regression' ? 'Linear regression' : 'Logistic regression'}</option>
-            </select>
+            {forecast ? (
+              <select name="algorithm" defaultValue="auto" className="rounded-md border border-slate-300 px-2 py-2 font-normal">
+                <option value="auto">Auto (backtest all, keep the best per series)</option>
+                <option value="seasonal_naive">Seasonal naive</option>
+                <option value="ets">ETS (Holt-Winters)</option>
+                <option value="arima">ARIMA</option>
+              </select>
+            ) : (
+              <select name="algorithm" defaultValue="auto" className="rounded-md border border-slate-300 px-2 py-2 font-normal">
+                <option value="auto">Auto (XGBoost and linear, keep the better)</option>
+                <option value="xgboost">XGBoost (hist)</option>
+                <option value="linear">{details.problem_type === 'Regression' ? 'Linear regression' : 'Logistic regression'}</option>
+              </select>
+            )}
             {fieldErrors.algorithm ? <span className="text-xs font-normal text-rose-600">{fieldErrors.algorithm}</span> : null}
           </label>
-          <label className="flex items-center gap-2 self-end pb-2 text-sm text-slate-700">
-            <input type="hidden" name="shap_field" value="1" />
-            <input type="checkbox" name="shap_enabled" defaultChecked /> Compute SHAP feature importance
-          </label>
+          {forecast ? null : (
+            <label className="flex items-center gap-2 self-end pb-2 text-sm text-slate-700">
+              <input type="hidden" name="shap_field" value="1" />
+              <input type="checkbox" name="shap_enabled" defaultChecked /> Compute SHAP feature importance
+            </label>
+          )}
         </div>
-        <details className="rounded-md border border-slate-200 p-3" open={Object.keys(fieldErrors).some((k) => k.startsWith('hyperparameters') || ['validation_split', 'cv_folds', 'seed'].includes(k))}>
-          <summary className="cursor-pointer text-sm font-medium text-slate-700">Advanced: validation and hyperparameters</summary>
-          <p className="mt-2 text-xs text-slate-500">Blank fields take the default shown. Early stopping watches the validation split.</p>
-          <div className="mt-3 grid gap-3 md:grid-cols-3 lg:grid-cols-4">
-            <Field label="Validation split" name="validation_split" type="number" step="any" placeholder={String(defaults.validation_split)} error={fieldErrors.validation_split} hint="held-out share, 0.05–0.5" />
-            <Field label="Cross-validation folds" name="cv_folds" type="number" step="1" placeholder={String(defaults.cv_folds)} error={fieldErrors.cv_folds} hint="0 for none, or 2–10" />
-            <Field label="Seed" name="seed" type="number" step="1" placeholder={String(defaults.seed)} error={fieldErrors.seed} hint="same seed, same model" />
-            {HYPERPARAMETERS.map((h) => (
-              <Field
-                key={h.name}
-                label={h.label}
-                name={`hyperparameters.${h.name}`}
-                type="number"
-                step={h.step}
-                placeholder={String(defaults[h.name] ?? '')}
-                error={fieldErrors[`hyperparameters.${h.name}`]}
-                hint={h.hint || undefined}
-              />
-            ))}
-          </div>
-        </details>
+        {forecast ? <ForecastSettings defaults={forecastDefaults} fieldErrors={fieldErrors} /> : null}
+        {forecast ? null : (
+          <details className="rounded-md border border-slate-200 p-3" open={Object.keys(fieldErrors).some((k) => k.startsWith('hyperparameters') || ['validation_split', 'cv_folds', 'seed'].includes(k))}>
+            <summary className="cursor-pointer text-sm font-medium text-slate-700">Advanced: validation and hyperparameters</summary>
+            <p className="mt-2 text-xs text-slate-500">Blank fields take the default shown. Early stopping watches the validation split.</p>
+            <div className="mt-3 grid gap-3 md:grid-cols-3 lg:grid-cols-4">
+              <Field label="Validation split" name="validation_split" type="number" step="any" placeholder={String(defaults.validation_split)} error={fieldErrors.validation_split} hint="held-out share, 0.05–0.5" />
+              <Field label="Cross-validation folds" name="cv_folds" type="number" step="1" placeholder={String(defaults.cv_folds)} error={fieldErrors.cv_folds} hint="0 for none, or 2–10" />
+              <Field label="Seed" name="seed" type="number" step="1" placeholder={String(defaults.seed)} error={fieldErrors.seed} hint="same seed, same model" />
+              {HYPERPARAMETERS.map((h) => (
+                <Field
+                  key={h.name}
+                  label={h.label}
+                  name={`hyperparameters.${h.name}`}
+                  type="number"
+                  step={h.step}
+                  placeholder={String(defaults[h.name] ?? '')}
+                  error={fieldErrors[`hyperparameters.${h.name}`]}
+                  hint={h.hint || undefined}
+                />
+              ))}
+            </div>
+          </details>
+        )}
         {actionError ? <Notice kind="error">{actionError.message}</Notice> : null}
         <div>
           <Button type="submit" disabled={submitting}>{submitting ? 'Starting…' : 'Train model'}</Button>
         </div>
       </Form>
     </Card>
+  )
+}
+
+/** The Forecast settings of POST /train/: blank fields take the frequency's defaults, shown once a frequency is chosen. */
+function ForecastSettings({ defaults, fieldErrors }: { defaults: ForecastDefaults; fieldErrors: Record<string, string> }) {
+  const [frequency, setFrequency] = useState('')
+  const f = FREQUENCIES.find((x) => x === frequency)
+  const err = (k: (typeof FORECAST_SETTINGS)[number]) => fieldErrors[`forecast.${k}`]
+  return (
+    <div className="grid gap-4 md:grid-cols-3 lg:grid-cols-5" role="group" aria-label="Forecast settings">
+      <label className="flex flex-col gap-1 text-sm font-medium text-slate-700">
+        Frequency
+        <select name="frequency" value={frequency} onChange={(e) => setFrequency(e.target.value)} aria-invalid={fieldErrors.frequency ? true : undefined} className="rounded-md border border-slate-300 px-2 py-2 font-normal aria-[invalid]:border-rose-500">
+          <option value="">Infer from the timestamps</option>
+          {FREQUENCIES.map((x) => (
+            <option key={x} value={x}>{x}</option>
+          ))}
+        </select>
+        {fieldErrors.frequency ? <span className="text-xs font-normal text-rose-600">{fieldErrors.frequency}</span> : null}
+      </label>
+      <Field label="Horizon" name="forecast.horizon" type="number" step="1" placeholder={f ? String(defaults.horizon[f]) : 'by frequency'} error={err('horizon')} hint={f ? `periods ahead, at most ${defaults.max_horizon[f]}` : 'periods ahead to backtest'} />
+      <Field label="Backtest origins" name="forecast.origins" type="number" step="1" placeholder={String(defaults.origins)} error={err('origins')} hint="rolling windows, 1–10" />
+      <Field label="Season length" name="forecast.season_length" type="number" step="1" placeholder={f ? String(defaults.season_length[f]) : 'by frequency'} error={err('season_length')} hint="periods per season" />
+      <label className="flex flex-col gap-1 text-sm font-medium text-slate-700">
+        Model choice
+        <select name="forecast.selection" defaultValue="per_series" className="rounded-md border border-slate-300 px-2 py-2 font-normal">
+          <option value="per_series">Best per series</option>
+          <option value="global">One family for all series</option>
+        </select>
+        {err('selection') ? <span className="text-xs font-normal text-rose-600">{err('selection')}</span> : null}
+      </label>
+    </div>
   )
 }

@@ -3,7 +3,7 @@ import { expect, test } from './fixtures.ts'
 /*
   A forecast model through the API (the demo's network-congestion towers, hourly), then its chart in the UI: pick a
   series and a horizon, see the history, the forecast and the interval band, and the table with its CSV download; then
-  the same chart on the model's own page.
+  the same chart on the model's own page. Then the same kind of model from the New model page.
 */
 
 test('open a forecast chart: pick a series and a horizon', async ({ page, login, request }) => {
@@ -70,4 +70,36 @@ test('open a forecast chart: pick a series and a horizon', async ({ page, login,
   await expect(modelChart.getByTestId('forecast-band')).toBeVisible()
   await expect(modelChart.getByTestId('forecast-history')).toBeVisible()
   await expect(modelChart.locator('svg')).toHaveAttribute('aria-label', /4-step forecast/)
+})
+
+test('train a forecast model from the New model page', async ({ page, login }) => {
+  test.setTimeout(180_000)
+  await login(page, 'acme-data-scientist')
+  await page.goto('/models/new')
+  const ds = await page.locator('select[name=dataset_id] option', { hasText: 'network-congestion' }).first().getAttribute('value')
+  await page.locator('select[name=dataset_id]').selectOption(ds!)
+  await page.getByLabel('Problem type').selectOption('Forecast')
+  const name = `towers-ui-${Date.now().toString(36)}`
+  await page.getByLabel('Model name').fill(name)
+  await page.getByRole('button', { name: 'Next: columns' }).click()
+  // the forecast roles, suggested from the column types
+  await expect(page.getByLabel('Role of timestamp')).toHaveValue('Timestamp')
+  await expect(page.getByLabel('Role of tower_id')).toHaveValue('UniqueId')
+  await expect(page.getByLabel('Role of traffic_load_gbps')).toHaveValue('Target')
+  // univariate, so the backtest stays short
+  await page.getByLabel('Role of connected_users').selectOption('Ignore')
+  await page.getByLabel('Role of Congestion_Level_Percent').selectOption('Ignore')
+  await page.getByLabel('Frequency').selectOption('Hour')
+  // the API's error comes back on its field
+  await page.getByLabel('Horizon').fill('1000')
+  await page.getByRole('button', { name: 'Train model' }).click()
+  await expect(page.getByLabel('Horizon')).toHaveAttribute('aria-invalid', 'true')
+  await expect(page.getByText('must be at most 400', { exact: true })).toBeVisible()
+  await page.getByLabel('Horizon').fill('6')
+  await page.getByLabel('Backtest origins').fill('1')
+  await page.getByRole('button', { name: 'Train model' }).click()
+  await expect(page).toHaveURL(/\/models\/\d+$/)
+  await expect(page.getByRole('heading', { name })).toBeVisible()
+  await expect(page.getByTestId('training-status').first()).toHaveText('completed', { timeout: 150_000 })
+  await expect(page.getByTestId('model-forecast-form')).toBeVisible()
 })

@@ -43,4 +43,32 @@ describe('the New model form as a POST /train/ body', () => {
     expect(formFieldOf('columns[2].attribute_name')).toBe('columns.2.attribute_name')
     expect(formFieldOf('hyperparameters.max_depth')).toBe('hyperparameters.max_depth')
   })
+
+  it('a Forecast form sends the frequency and the forecast settings; blanks stay out so the API infers or defaults them', () => {
+    const forecast: [string, string][] = [
+      ['dataset_id', '9'],
+      ['predictor_name', 'towers'],
+      ['domain', 'network'],
+      ['problem_type', 'Forecast'],
+      ['columns.0.column_name', 'timestamp'],
+      ['columns.0.attribute_name', 'Timestamp'],
+      ['columns.1.column_name', 'tower_id'],
+      ['columns.1.attribute_name', 'UniqueId'],
+      ['columns.2.column_name', 'traffic_load_gbps'],
+      ['columns.2.attribute_name', 'Target'],
+      ['algorithm', 'auto'],
+    ]
+    const body = trainInput.parse(trainForm(form([...forecast, ['frequency', 'Hour'], ['forecast.horizon', '6'], ['forecast.origins', '1'], ['forecast.season_length', ''], ['forecast.selection', 'per_series']])))
+    expect(body).toMatchObject({ problem_type: 'Forecast', frequency: 'Hour', forecast: { horizon: 6, origins: 1, selection: 'per_series' } })
+    expect(body.forecast).not.toHaveProperty('season_length')
+    expect(body.columns.map((c) => c.attribute_name)).toEqual(['Timestamp', 'UniqueId', 'Target'])
+    const blank = trainInput.parse(trainForm(form([...forecast, ['frequency', ''], ['forecast.horizon', '']])))
+    expect(blank.frequency).toBeUndefined()
+    expect(blank.forecast).toEqual({})
+    // a bad horizon is named by the schema as the form's own input name
+    const r = trainInput.safeParse(trainForm(form([...forecast, ['forecast.horizon', '0'], ['forecast.origins', 'two']])))
+    expect(r.success).toBe(false)
+    const fields = r.error!.issues.map((i) => formFieldOf(i.path.join('.')))
+    expect(fields).toEqual(expect.arrayContaining(['forecast.horizon', 'forecast.origins']))
+  })
 })

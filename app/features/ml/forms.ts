@@ -21,6 +21,9 @@ export const HYPERPARAMETERS = [
   { name: 'max_iter', label: 'Linear: max iterations', step: '1', hint: '' },
 ] as const
 
+/** The `forecast` object's fields, sent as `forecast.<name>` inputs. */
+export const FORECAST_SETTINGS = ['horizon', 'origins', 'season_length', 'selection'] as const
+
 const text = (f: FormData, k: string) => {
   const v = f.get(k)
   return typeof v === 'string' && v.trim() ? v.trim() : undefined
@@ -58,6 +61,15 @@ export function trainForm(f: FormData) {
     const v = number(f, k)
     if (v !== undefined) body[k] = v
   }
+  // Forecast settings: a blank frequency is inferred from the timestamps, blank settings take the frequency's defaults.
+  const frequency = text(f, 'frequency')
+  if (frequency !== undefined) body.frequency = frequency
+  const forecast: Record<string, number | string> = {}
+  for (const k of FORECAST_SETTINGS) {
+    const v = k === 'selection' ? text(f, `forecast.${k}`) : number(f, `forecast.${k}`)
+    if (v !== undefined) forecast[k] = v
+  }
+  if (Object.keys(forecast).length) body.forecast = forecast
   return body
 }
 

@@ -17,6 +17,9 @@ export { acceptShapResult, acceptTrainResult, serveTrainerInput, serveTrainerScr
 export { loadModelVersion, readArtefact } from './registry.server.ts'
 export { reconcileTrainings } from './jobs.server.ts'
 export { forecastChart, forecastChartOptions, forecastTrainings, generateForecast } from './forecast/forecast.server.ts'
+// The New model page's Forecast settings show these defaults.
+export { DEFAULT_HORIZON, MAX_STEPS } from './forecast/core.ts'
+export { SEASON_LENGTH } from './forecast/calendar.ts'
 
 /** GET /api/v1/train/refresh: lost workers' trainings retried or failed, rows reconciled with the queue, then the list. */
 export async function refreshTrainings(db: Db, sql: Sql, caller: Caller, page: { skip: number; limit: number }) {
