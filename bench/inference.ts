@@ -1,6 +1,6 @@
 /**
  * Inference benchmark: `npm run bench:inference [-- --rows 1000000] [--explain-rows 2000] [--wasm-rows 100000]
- * [--duration 20] [--skip-build] [--only realtime|batch]`.
+ * [--duration 20] [--skip-build] [--only realtime|batch] [--profile]`.
  *
  * Needs DATABASE_URL (e.g. `createdb -h 127.0.0.1 -U postgres hd_bench_infer`, then
  * DATABASE_URL=postgres://postgres@127.0.0.1:5432/hd_bench_infer). Once (kept for the next run): a generated CSV of 50k
@@ -138,7 +138,9 @@ if (ONLY.includes('realtime')) {
     }
   }
   // What `npm start` runs (decision 004: single-threaded GC; decision 005: the built server).
-  const server: ChildProcess = spawn(process.execPath, ['--single-threaded-gc', 'build/node/index.js'], {
+  // --profile: a V8 CPU profile of the server under .bench/inference-profile (summarise with bench/cpuprofile-summary.ts)
+  const profile = args.includes('--profile') ? ['--cpu-prof', `--cpu-prof-dir=${path.join(ROOT, '.bench', 'inference-profile')}`] : []
+  const server: ChildProcess = spawn(process.execPath, ['--single-threaded-gc', ...profile, 'build/node/index.js'], {
     cwd: ROOT,
     env: { ...process.env, NODE_ENV: 'production', PORT: String(PORT), DATABASE_URL, LOG_REQUESTS: 'false', SEED_DEMO_DATA: 'false', ALLOW_LOCAL_STATE_IN_PRODUCTION: 'true' },
     stdio: ['ignore', 'ignore', 'inherit'],
