@@ -5,7 +5,7 @@ import { ForecastFields } from '#app/features/ml/forecast-chart.tsx'
 import '#app/features/ml/jobs.server.ts'
 import { seededNormal } from '#app/features/ml/forecast/models.ts'
 import { startWorker, stopWorker } from '#app/jobs/jobs.server.ts'
-import { createTemplate, json, setupTestApp, uploadCsv, type TestApp, type TestTenant, type TestUser } from '#tests/support/app.ts'
+import { json, setupTestApp, uploadDataset, type TestApp, type TestTenant, type TestUser } from '#tests/support/app.ts'
 import { waitForTraining } from '#tests/support/ml.ts'
 
 /*
@@ -46,12 +46,7 @@ function csv(n: number) {
   return lines.join('\n') + '\n'
 }
 
-async function upload(user: TestUser, name: string, text: string) {
-  const tpl = await createTemplate(app, user, `${name} template`, SCHEMA)
-  const up = await uploadCsv(app, user, `dataset_name=${name}&usage=train&template_id=${tpl}&iceberg_table_name=${name}`, text, `${name}.csv`)
-  expect(up.status, JSON.stringify(up.body)).toBe(201)
-  return up.body.dataset_id as number
-}
+const upload = (user: TestUser, name: string, text: string) => uploadDataset(app, user, name, SCHEMA, text)
 
 const COLUMNS = [
   { column_name: 'month', attribute_name: 'Timestamp' },

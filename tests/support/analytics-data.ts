@@ -1,5 +1,5 @@
 import { seededRandom } from '#app/features/analytics/stats.ts'
-import { createTemplate, uploadCsv, type TestApp, type TestUser } from './app.ts'
+import type { TestApp, TestUser } from './app.ts'
 
 /**
  * Deterministic datasets for the analytics tests: a daily marketing table (revenue with diminishing returns on
@@ -93,13 +93,7 @@ export function customerCsv(rows: CustomerRow[]) {
   return `customer,purchase_frequency,average_spend,recency\n${rows.map((r) => [r.customer, r.purchase_frequency, r.average_spend, r.recency].join(',')).join('\n')}\n`
 }
 
-/** Uploads a dataset through the API with its template; returns the dataset id. */
-export async function uploadDataset(app: TestApp, user: TestUser, name: string, schema: { column_name: string; data_type: string }[], csv: string) {
-  const templateId = await createTemplate(app, user, `${name} template`, schema)
-  const r = await uploadCsv(app, user, `dataset_name=${name}&usage=t&template_id=${templateId}&iceberg_table_name=${name}`, csv, `${name}.csv`)
-  if (r.status !== 201) throw new Error(`upload ${name}: ${r.status} ${JSON.stringify(r.body)}`)
-  return r.body.dataset_id as number
-}
+export { uploadDataset } from './app.ts'
 
 /** An API key of a new client with these scopes, as the AS spec's clients send it (Bearer + X-WIA-Client-ID). */
 export async function apiKeyHeaders(app: TestApp, admin: TestUser, scopes: string[]) {

@@ -142,3 +142,11 @@ export function uploadCsv(app: TestApp, user: TestUser, qs: string, text: string
 }
 
 export type { Db }
+
+/** Uploads a dataset through the API with its template; returns the dataset id. */
+export async function uploadDataset(app: TestApp, user: TestUser, name: string, schema: { column_name: string; data_type: string }[], csv: string) {
+  const templateId = await createTemplate(app, user, `${name} template`, schema)
+  const r = await uploadCsv(app, user, `dataset_name=${name}&usage=train&template_id=${templateId}&iceberg_table_name=${name}`, csv, `${name}.csv`)
+  if (r.status !== 201) throw new Error(`upload ${name}: ${r.status} ${JSON.stringify(r.body)}`)
+  return r.body.dataset_id as number
+}
